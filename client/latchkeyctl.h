@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <sysexits.h>
+#include <systemd/sd-bus.h>
+
+/* Exit codes, documented in latchkeyctl(1). */
+enum {
+  LK_CTL_EXIT_OK = 0,
+  LK_CTL_EXIT_FAILED = 1,
+  LK_CTL_EXIT_USAGE = EX_USAGE,
+  LK_CTL_EXIT_UNAVAILABLE = EX_UNAVAILABLE,
+  LK_CTL_EXIT_DENIED = EX_NOPERM,
+};
+
+typedef struct {
+  const char *bus_target;   /* as given to --bus, NULL for the system bus */
+  sd_bus *bus;
+} LkCtl;
+
+/* A verb: parses its own arguments (argv[0] is the verb) and returns an exit code. */
+typedef int (*LkCtlVerb) (LkCtl *ctl, int argc, char **argv);
+
+int lk_ctl_status (LkCtl *ctl, int argc, char **argv);
+
+/*
+ * Reports a failed call of @what on stderr in words a user can act on and
+ * returns the matching exit code.
+ */
+int lk_ctl_report_bus_error (LkCtl *ctl, const char *what, const sd_bus_error *error, int r);

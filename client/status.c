@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include "bus-open.h"
+#include "latchkey-names.h"
+#include "latchkeyctl.h"
+
+/* Device properties in the order and words `status` shows them. */
+static const struct {
+  const char *property;
+  const char *label;
+  const char *json_key;
+} fields[] = {
+  { "Version",    "Version",     "version" },
+  { "State",      "State",       "state" },
+  { "KeyBackend", "Key backend", "key_backend" },
+  { "LogLevel",   "Log level",   "log_level" },
+};
+
+/* Reads the string properties of an a{sv} reply into a name → value table. */
+static int
+read_string_properties (sd_bus_message *reply, GHashTable *props)
+{
+  int r;
+
+  r = sd_bus_message_enter_container (reply, SD_BUS_TYPE_ARRAY, "{sv}");
+  if (r < 0)
+    return r;
+
+  while ((r = sd_bus_message_enter_container (reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0)
+    {
+      const char *name, *contents, *value;
+      char type;
+
+      r = sd_bus_message_read (reply, "s", &name);
+      if (r < 0)
+        return r;
+      r = sd_bus_message_peek_type (reply, &type, &contents);
+      if (r < 0)
+        return r;
+      if (g_strcmp0 (contents, "s") == 0)
+        {
+          r = sd_bus_message_read (reply, "v", "s", &value);
+          if (r < 0)
+            return r;
+          g_hash_table_insert (props, g_strdup (name), g_strdup (value));
+        }
+      else
+        {
+          r = sd_bus_message_skip (reply, "v");
+          if (r < 0)
+            return r;
+        }
+      r = sd_bus_message_exit_container (reply);
+      if (r < 0)
+        return r;
+    }
+  if (r < 0)
+    return r;
+  return sd_bus_message_exit_container (reply);
+}
+
+static void
+print_json (GHashTable *props)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      const char *value = g_hash_table_lookup (props, fields[i].property);
+
+      json_builder_set_member_name (builder, fields[i].json_key);
+      if (value != NULL)
+        json_builder_add_string_value (builder, value);
+      else
+        json_builder_add_null_value (builder);
+    }
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+static void
+print_human (LkCtl *ctl, GHashTable *props)
+{
+  g_print ("latchkeyd on the %s\n", lk_bus_target_describe (ctl->bus_target));
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      const char *value = g_hash_table_lookup (props, fields[i].property);
+
+      g_print ("  %-12s %s\n", fields[i].label, value != NULL ? value : "-");
+    }
+}
+
+int
+lk_ctl_status (LkCtl *ctl, int argc, char **argv)
+{
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  g_autoptr (GHashTable) props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GOptionContext) options = NULL;
+  g_autoptr (GError) gerror = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
+    { NULL }
+  };
+  int r;
+
+  options = g_option_context_new ("- show the device and daemon state");
+  g_option_context_add_main_entries (options, entries, NULL);
+  if (!g_option_context_parse (options, &argc, &argv, &gerror) || argc > 1)
+    {
+      g_printerr ("latchkeyctl status: %s\n", gerror ? gerror->message : "unexpected argument");
+      return LK_CTL_EXIT_USAGE;
+    }
+
+  r = sd_bus_call_method (ctl->bus, LK_BUS_NAME, LK_OBJECT_PATH, "org.freedesktop.DBus.Properties",
+                          "GetAll", &error, &reply, "s", LK_DEVICE_INTERFACE);
+  if (r < 0)
+    return lk_ctl_report_bus_error (ctl, "status", &error, r);
+
+  r = read_string_properties (reply, props);
+  if (r < 0)
+    {
+      g_printerr ("latchkeyctl status: malformed reply from latchkeyd: %s\n", g_strerror (-r));
+      return LK_CTL_EXIT_FAILED;
+    }
+
+  if (json)
+    print_json (props);
+  else
+    print_human (ctl, props);
+  return LK_CTL_EXIT_OK;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The published D-Bus names of latchkey, shared by the daemon, the CLI,
+ * the PAM module and the tests. They are a contract, documented in dbus/.
+ */
+#pragma once
+
+#define LK_BUS_NAME             "io.latchkey.Agent1"
+#define LK_OBJECT_PATH          "/io/latchkey/Agent1"
+#define LK_DEVICE_INTERFACE     "io.latchkey.Agent1.Device"
+
+/* Errors of our own; access and argument errors use the freedesktop names. */
+#define LK_DBUS_ERROR_PREFIX    "io.latchkey.Agent1.Error."
+#define LK_DBUS_ERROR_FAILED    LK_DBUS_ERROR_PREFIX "Failed"

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "bus-open.h"
+#include "error.h"
+#include "latchkey-names.h"
+#include "log.h"
+#include "message-ids.h"
+
+static const struct {
+  const char *interface;
+  const char *member;
+  LkPermission permission;
+} rules[] = {
+  { LK_DEVICE_INTERFACE, "Version",     LK_PERMISSION_READ_STATUS },
+  { LK_DEVICE_INTERFACE, "State",       LK_PERMISSION_READ_STATUS },
+  { LK_DEVICE_INTERFACE, "KeyBackend",  LK_PERMISSION_READ_STATUS },
+  { LK_DEVICE_INTERFACE, "LogLevel",    LK_PERMISSION_READ_STATUS },
+  { LK_DEVICE_INTERFACE, "SetLogLevel", LK_PERMISSION_ADMIN },
+};
+
+static gboolean have_admin_group;
+static gid_t admin_gid;
+
+void
+lk_caller_free (LkCaller *caller)
+{
+  if (caller == NULL)
+    return;
+  g_free (caller->unit);
+  g_free (caller->sender);
+  g_free (caller);
+}
+
+gboolean
+lk_authz_lookup (const char *interface, const char *member, LkPermission *ret_permission)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (rules); i++)
+    if (strcmp (rules[i].interface, interface) == 0 && strcmp (rules[i].member, member) == 0)
+      {
+        *ret_permission = rules[i].permission;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+lk_authz_set_admin_group (const char *group, GError **error)
+{
+  struct group *gr;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (group == NULL)
+    {
+      have_admin_group = FALSE;
+      return TRUE;
+    }
+
+  errno = 0;
+  gr = getgrnam (group);
+  if (gr == NULL)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "admin group “%s”: %s", group,
+                   errno != 0 ? g_strerror (errno) : "no such group");
+      return FALSE;
+    }
+  admin_gid = gr->gr_gid;
+  have_admin_group = TRUE;
+  return TRUE;
+}
+
+/*
+ * Group membership comes from the user database, not from the caller's
+ * process: a process cannot add itself to a group, and /proc of a pid
+ * may by now belong to someone else.
+ */
+static gboolean
+uid_in_admin_group (uid_t uid)
+{
+  g_autofree char *buf = NULL;
+  g_autofree gid_t *groups = NULL;
+  struct passwd pw, *result = NULL;
+  long size = sysconf (_SC_GETPW_R_SIZE_MAX);
+  int n_groups = 64;
+
+  if (!have_admin_group)
+    return FALSE;
+
+  buf = g_malloc (size > 0 ? (gsize) size : 16384);
+  if (getpwuid_r (uid, &pw, buf, size > 0 ? (gsize) size : 16384, &result) != 0 || result == NULL)
+    return FALSE;
+  if (pw.pw_gid == admin_gid)
+    return TRUE;
+
+  groups = g_new (gid_t, n_groups);
+  while (getgrouplist (pw.pw_name, pw.pw_gid, groups, &n_groups) < 0)
+    groups = g_renew (gid_t, groups, n_groups);
+
+  for (int i = 0; i < n_groups; i++)
+    if (groups[i] == admin_gid)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+lk_authz_permits (LkPermission permission, uid_t uid)
+{
+  switch (permission)
+    {
+    case LK_PERMISSION_READ_STATUS:
+      return TRUE;
+    case LK_PERMISSION_ADMIN:
+      return uid == 0 || uid_in_admin_group (uid);
+    }
+  return FALSE;
+}
+
+static int
+query_caller (sd_bus_message *m, LkCaller **ret_caller)
+{
+  _cleanup_ (sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+  g_autoptr (LkCaller) caller = g_new0 (LkCaller, 1);
+  const char *unit = NULL;
+  int r;
+
+  /*
+   * The uid and pid come from the bus daemon (SO_PEERCRED of the caller's
+   * connection); only the unit, used for policy and logs, is read from
+   * /proc by AUGMENT.
+   */
+  r = sd_bus_query_sender_creds (m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT
+                                    | SD_BUS_CREDS_AUGMENT, &creds);
+  if (r < 0)
+    return r;
+  r = sd_bus_creds_get_uid (creds, &caller->uid);
+  if (r < 0)
+    return r;
+  r = sd_bus_creds_get_pid (creds, &caller->pid);
+  if (r < 0)
+    return r;
+  if (sd_bus_creds_get_unit (creds, &unit) >= 0)
+    caller->unit = g_strdup (unit);
+  caller->sender = g_strdup (sd_bus_message_get_sender (m));
+
+  *ret_caller = g_steal_pointer (&caller);
+  return 0;
+}
+
+int
+lk_authz_check (sd_bus_message *m,
+                const char *interface,
+                const char *member,
+                LkCaller **ret_caller,
+                sd_bus_error *ret_error)
+{
+  g_autoptr (LkCaller) caller = NULL;
+  LkPermission permission;
+  gboolean known;
+  int r;
+
+  r = query_caller (m, &caller);
+  if (r < 0)
+    {
+      lk_warning ("authz", "%s.%s: cannot identify caller %s: %s", interface, member,
+                  sd_bus_message_get_sender (m), g_strerror (-r));
+      return sd_bus_error_setf (ret_error, SD_BUS_ERROR_ACCESS_DENIED,
+                                "%s.%s: cannot identify the caller", interface, member);
+    }
+
+  known = lk_authz_lookup (interface, member, &permission);
+  if (!known || !lk_authz_permits (permission, caller->uid))
+    {
+      lk_event (G_LOG_LEVEL_WARNING, "authz", LK_MESSAGE_ACCESS_DENIED,
+                "denied %s.%s to uid %u pid %d unit %s (%s)", interface, member,
+                (unsigned) caller->uid, (int) caller->pid, caller->unit ? caller->unit : "-",
+                known ? "permission not held" : "not in the authorization table");
+      return sd_bus_error_setf (ret_error, SD_BUS_ERROR_ACCESS_DENIED,
+                                "%s.%s: access denied", interface, member);
+    }
+
+  if (ret_caller != NULL)
+    *ret_caller = g_steal_pointer (&caller);
+  return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "config-schema.h"
+#include "daemon-config.h"
+
+static const char *const key_backend_names[] = {
+  [LK_KEY_BACKEND_TPM2]           = "tpm2",
+  [LK_KEY_BACKEND_SOFTWARE]       = "software",
+  [LK_KEY_BACKEND_SECRET_SERVICE] = "secret-service",
+  NULL,
+};
+
+static const LkConfigKey schema[] = {
+  { "Daemon", "LogLevel",   LK_CONFIG_CHOICE, lk_log_level_names },
+  { "Daemon", "AdminGroup", LK_CONFIG_STRING },
+  { "Device", "KeyBackend", LK_CONFIG_CHOICE, key_backend_names },
+};
+
+static guint
+choice_index (const char *const *choices, const char *value)
+{
+  for (guint i = 0; choices[i] != NULL; i++)
+    if (g_str_equal (choices[i], value))
+      return i;
+  g_assert_not_reached ();
+}
+
+LkConfig *
+lk_config_load (const char *path, GError **error)
+{
+  g_autoptr (LkConfig) config = g_new0 (LkConfig, 1);
+  g_autoptr (GKeyFile) kf = NULL;
+  g_autofree char *value = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  kf = lk_config_schema_load (path, schema, G_N_ELEMENTS (schema), error);
+  if (kf == NULL)
+    return NULL;
+
+  config->path = g_strdup (path);
+
+  config->log_level = LK_LOG_INFO;
+  value = g_key_file_get_string (kf, "Daemon", "LogLevel", NULL);
+  if (value != NULL)
+    lk_log_level_from_string (value, &config->log_level);
+  g_clear_pointer (&value, g_free);
+
+  config->admin_group = g_key_file_get_string (kf, "Daemon", "AdminGroup", NULL);
+
+  config->key_backend = LK_KEY_BACKEND_TPM2;
+  value = g_key_file_get_string (kf, "Device", "KeyBackend", NULL);
+  if (value != NULL)
+    config->key_backend = choice_index (key_backend_names, value);
+
+  return g_steal_pointer (&config);
+}
+
+void
+lk_config_free (LkConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->path);
+  g_free (config->admin_group);
+  g_free (config);
+}
+
+const char *
+lk_key_backend_to_string (LkKeyBackend backend)
+{
+  g_return_val_if_fail (backend < G_N_ELEMENTS (key_backend_names) - 1, NULL);
+  return key_backend_names[backend];
+}

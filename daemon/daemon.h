@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "daemon-config.h"
+
+/* What the device has become so far, as the Device.State property says. */
+typedef enum {
+  LK_DEVICE_STATE_UNPROVISIONED,
+} LkDeviceState;
+
+const char *lk_device_state_to_string (LkDeviceState state);
+
+typedef struct _LkDaemon LkDaemon;
+
+/* Takes @config. */
+LkDaemon *lk_daemon_new (LkConfig *config, const char *state_dir);
+void lk_daemon_free (LkDaemon *daemon);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkDaemon, lk_daemon_free)
+
+/*
+ * Connects to @bus_target (see lk_bus_open()), exports the objects and
+ * then takes the bus name, so that no caller ever sees the name without
+ * them. Fails if another process owns the name. @on_disconnect runs when
+ * the bus goes away.
+ */
+gboolean lk_daemon_start (LkDaemon *daemon,
+                          const char *bus_target,
+                          GSourceFunc on_disconnect,
+                          gpointer user_data,
+                          GError **error);
+
+/* Releases the name and flushes the bus. */
+void lk_daemon_stop (LkDaemon *daemon);
+
+const LkConfig *lk_daemon_get_config (LkDaemon *daemon);
+LkDeviceState lk_daemon_get_state (LkDaemon *daemon);

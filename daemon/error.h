@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+/*
+ * The daemon's one error domain. Every code has exactly one D-Bus error
+ * name (daemon/error.c), so clients get stable, typed errors.
+ */
+#define LK_ERROR (lk_error_quark ())
+
+typedef enum {
+  LK_ERROR_FAILED,
+  LK_ERROR_INVALID_ARGS,
+  LK_ERROR_ACCESS_DENIED,
+  LK_ERROR_CONFIG,
+  LK_ERROR_STATE_DIR,
+  LK_ERROR_BUS,
+} LkError;
+
+GQuark lk_error_quark (void);
+
+/* The D-Bus error name of @error; io.latchkey.Agent1.Error.Failed for foreign domains. */
+const char *lk_error_to_dbus_name (const GError *error);
+
+/* Fills @ret_error from @error and returns the negative errno sd-bus handlers return. */
+int lk_error_to_sd_bus (const GError *error, sd_bus_error *ret_error);

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+/*
+ * Checks that @path can hold the daemon's state: an existing directory the
+ * daemon may write, that no other user may write or read. Errors are
+ * LK_ERROR_STATE_DIR and name the path.
+ */
+gboolean lk_state_dir_check (const char *path, GError **error);

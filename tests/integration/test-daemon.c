@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "bus-open.h"
+#include "latchkey-names.h"
+#include "testlib.h"
+
+#define BASIC_CONFIG "[Daemon]\nLogLevel=info\n"
+
+static char *
+get_property (sd_bus *bus, const char *name)
+{
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  char *value = NULL;
+  int r;
+
+  r = sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE, name,
+                                  &error, &value);
+  if (r < 0)
+    g_error ("Get %s: %s", name, error.message);
+  return value;
+}
+
+/* Runs latchkeyd to completion, expecting it to fail at startup. */
+static int
+run_daemon_expecting_failure (const char *const *extra_args, char **ret_stderr)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (argv, lk_test_built ("latchkeyd"));
+  for (gsize i = 0; extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (extra_args[i]));
+  g_ptr_array_add (argv, NULL);
+  return lk_test_run ((const char *const *) argv->pdata, NULL, ret_stderr);
+}
+
+static void
+test_serves_device (void)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("[Device]\nKeyBackend=software\n", NULL);
+  g_autofree char *version = get_property (bus, "Version");
+  g_autofree char *state = get_property (bus, "State");
+  g_autofree char *backend = get_property (bus, "KeyBackend");
+  g_autofree char *level = get_property (bus, "LogLevel");
+
+  g_assert_cmpstr (version, ==, PACKAGE_VERSION);
+  g_assert_cmpstr (state, ==, "unprovisioned");
+  g_assert_cmpstr (backend, ==, "software");
+  g_assert_cmpstr (level, ==, "info");
+
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+  g_assert_false (lk_test_name_has_owner (bus, LK_BUS_NAME));
+}
+
+static void
+test_second_instance_refused (void)
+{
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
+  g_autofree char *config = lk_test_write_file ("second.conf", BASIC_CONFIG);
+  g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
+  g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", lk_test_env ("LATCHKEY_TEST_STATE_DIR"));
+  const char *args[] = { config_arg, state_arg, NULL };
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, 1);
+  g_assert_cmpstr (err, ==, "latchkeyd: io.latchkey.Agent1 is already owned on the system bus: "
+                            "is another latchkeyd running?\n");
+  /* The first one is untouched. */
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+}
+
+static void
+test_sigint_exits_cleanly (void)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
+  g_autofree char *log = NULL;
+
+  g_subprocess_send_signal (daemon->process, SIGINT);
+  g_assert_cmpint (lk_test_wait (daemon->process), ==, 0);
+  g_assert_false (lk_test_name_has_owner (bus, LK_BUS_NAME));
+  log = lk_test_daemon_log (daemon);
+  g_assert_nonnull (strstr (log, ": info: daemon: stopping on signal\n"));
+}
+
+static void
+test_bad_config (void)
+{
+  g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", lk_test_env ("LATCHKEY_TEST_STATE_DIR"));
+  g_autofree char *bad = lk_test_write_file ("bad.conf", "[Daemon]\nLogLevel=loud\n");
+  g_autofree char *bad_arg = g_strdup_printf ("--config=%s", bad);
+  g_autofree char *absent = lk_test_path ("absent.conf");
+  g_autofree char *absent_arg = g_strdup_printf ("--config=%s", absent);
+  g_autofree char *expected = NULL;
+  g_autofree char *err = NULL;
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+
+  {
+    const char *args[] = { bad_arg, state_arg, NULL };
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_CONFIG);
+    expected = g_strdup_printf ("latchkeyd: %s: [Daemon] LogLevel: “loud” is not one of: "
+                                "warning, notice, info, debug\n", bad);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_clear_pointer (&err, g_free);
+  g_clear_pointer (&expected, g_free);
+  {
+    const char *args[] = { absent_arg, state_arg, NULL };
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_CONFIG);
+    expected = g_strdup_printf ("latchkeyd: %s: cannot read configuration: Failed to open file “%s”: "
+                                "No such file or directory\n", absent, absent);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_clear_pointer (&err, g_free);
+  {
+    g_autofree char *unknown_group = lk_test_write_file ("group.conf", "[Daemon]\nAdminGroup=no-such-group-lk\n");
+    g_autofree char *arg = g_strdup_printf ("--config=%s", unknown_group);
+    const char *args[] = { arg, state_arg, NULL };
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_CONFIG);
+    g_assert_cmpstr (err, ==, "latchkeyd: admin group “no-such-group-lk”: no such group\n");
+  }
+  /* It never got as far as the bus. */
+  g_assert_false (lk_test_name_has_owner (bus, LK_BUS_NAME));
+}
+
+static void
+test_bad_state_dir (void)
+{
+  g_autofree char *config = lk_test_write_file ("ok.conf", BASIC_CONFIG);
+  g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
+  g_autofree char *missing = lk_test_path ("no-state");
+  g_autofree char *open_dir = lk_test_path ("open-state");
+  g_autofree char *expected = NULL;
+  g_autofree char *err = NULL;
+
+  {
+    g_autofree char *arg = g_strdup_printf ("--state-dir=%s", missing);
+    const char *args[] = { config_arg, arg, NULL };
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_CONFIG);
+    expected = g_strdup_printf ("latchkeyd: state directory %s: No such file or directory\n", missing);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_clear_pointer (&err, g_free);
+  g_clear_pointer (&expected, g_free);
+  {
+    g_autofree char *arg = g_strdup_printf ("--state-dir=%s", open_dir);
+    const char *args[] = { config_arg, arg, NULL };
+    g_assert_cmpint (g_mkdir (open_dir, 0755), ==, 0);
+    g_assert_cmpint (g_chmod (open_dir, 0755), ==, 0);
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_CONFIG);
+    expected = g_strdup_printf ("latchkeyd: state directory %s: mode 0755 gives access to other users "
+                                "(expected 0700)\n", open_dir);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_clear_pointer (&err, g_free);
+  g_clear_pointer (&expected, g_free);
+  {
+    /* A state dir the daemon's user cannot write: read-only to its owner. */
+    g_autofree char *arg = g_strdup_printf ("--state-dir=%s", open_dir);
+    const char *args[] = { config_arg, arg, NULL };
+    g_assert_cmpint (g_chmod (open_dir, 0500), ==, 0);
+    if (geteuid () == 0)
+      {
+        /*
+         * Root writes through modes: run the daemon as nobody, who owns
+         * nothing here, from a copy nobody can execute wherever the tree is.
+         */
+        g_autofree char *built = lk_test_built ("latchkeyd");
+        g_autofree char *daemon_path = lk_test_path ("latchkeyd");
+        g_autoptr (GFile) from = g_file_new_for_path (built);
+        g_autoptr (GFile) to = g_file_new_for_path (daemon_path);
+        g_autoptr (GError) error = NULL;
+        g_autofree char *nobody_config = lk_test_write_file ("nobody.conf", BASIC_CONFIG);
+        g_autofree char *nobody_config_arg = g_strdup_printf ("--config=%s", nobody_config);
+        g_autofree char *nobody_state = lk_test_path ("nobody-state");
+        g_autofree char *nobody_state_arg = g_strdup_printf ("--state-dir=%s", nobody_state);
+        const char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               daemon_path, nobody_config_arg, nobody_state_arg, NULL };
+
+        g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (g_chmod (daemon_path, 0755), ==, 0);
+        g_assert_cmpint (g_chmod (nobody_config, 0644), ==, 0);
+        g_assert_cmpint (g_mkdir (nobody_state, 0700), ==, 0);
+        g_assert_cmpint (lk_test_run (argv, NULL, &err), ==, EX_CONFIG);
+        expected = g_strdup_printf ("latchkeyd: state directory %s: Permission denied\n", nobody_state);
+      }
+    else
+      {
+        g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_CONFIG);
+        expected = g_strdup_printf ("latchkeyd: state directory %s is not writable: Permission denied\n",
+                                    open_dir);
+      }
+    g_assert_cmpstr (err, ==, expected);
+  }
+}
+
+/* Calls Device.@member as @uid (-1: as ourselves) through tests/lib/bus-call. */
+static char *
+call_device_as (int uid, const char *member, const char *arg)
+{
+  g_autofree char *helper = lk_test_built ("tests/bus-call");
+  g_autofree char *uid_str = g_strdup_printf ("%d", uid);
+  g_autofree char *out = NULL;
+  const char *argv[] = { helper, "--uid", uid_str, LK_DEVICE_INTERFACE, member, arg, NULL };
+
+  g_assert_cmpint (lk_test_run (uid >= 0 ? argv : (const char *const[]) { helper, LK_DEVICE_INTERFACE,
+                                                                          member, arg, NULL },
+                                &out, NULL), ==, 0);
+  return g_strchomp (g_steal_pointer (&out));
+}
+
+static void
+test_access_denied (void)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
+  /* Root is an admin; anybody else without the admin group is not. */
+  int caller = geteuid () == 0 ? 65534 : -1;
+  unsigned denied_uid = geteuid () == 0 ? 65534 : geteuid ();
+  g_autofree char *result = call_device_as (caller, "SetLogLevel", "debug");
+  g_autofree char *log = NULL;
+  g_autofree char *expected_log = NULL;
+  g_autofree char *level = NULL;
+
+  g_assert_cmpstr (result, ==, "error org.freedesktop.DBus.Error.AccessDenied: "
+                               "io.latchkey.Agent1.Device.SetLogLevel: access denied");
+
+  /* Logged with who asked, and the daemon keeps serving. */
+  log = lk_test_daemon_log (daemon);
+  expected_log = g_strdup_printf (": warning: authz: denied io.latchkey.Agent1.Device.SetLogLevel to uid %u pid ",
+                                  denied_uid);
+  g_assert_nonnull (strstr (log, expected_log));
+  g_assert_nonnull (strstr (log, "(permission not held)"));
+  level = get_property (bus, "LogLevel");
+  g_assert_cmpstr (level, ==, "info");
+
+  /* An unknown method is an error, never a silent success. */
+  g_free (result);
+  result = call_device_as (caller, "NoSuchMethod", NULL);
+  g_assert_true (g_str_has_prefix (result, "error org.freedesktop.DBus.Error.UnknownMethod: "));
+
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+}
+
+static void
+test_admin_sets_log_level (void)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  g_autofree char *config = NULL;
+  g_autoptr (LkTestDaemon) daemon = NULL;
+  g_autofree char *result = NULL;
+  g_autofree char *level = NULL;
+  g_autofree char *log = NULL;
+  struct group *gr = getgrgid (getegid ());
+
+  /* A non-root tester is an admin through its own primary group. */
+  g_assert_nonnull (gr);
+  config = g_strdup_printf ("[Daemon]\nLogLevel=warning\nAdminGroup=%s\n", gr->gr_name);
+  daemon = lk_test_daemon_start (config, NULL);
+
+  result = call_device_as (-1, "SetLogLevel", "loud");
+  g_assert_cmpstr (result, ==, "error org.freedesktop.DBus.Error.InvalidArgs: "
+                               "unknown log level “loud” (expected one of: warning, notice, info, debug)");
+  g_free (result);
+
+  result = call_device_as (-1, "SetLogLevel", "debug");
+  g_assert_cmpstr (result, ==, "ok");
+  level = get_property (bus, "LogLevel");
+  g_assert_cmpstr (level, ==, "debug");
+
+  log = lk_test_daemon_log (daemon);
+  g_assert_nonnull (strstr (log, ": notice: device: log level set to debug by uid "));
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+}
+
+static void
+test_usage (void)
+{
+  const char *args[] = { "--no-such-option", NULL };
+  const char *extra[] = { "surplus", NULL };
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, EX_USAGE);
+  g_assert_cmpstr (err, ==, "latchkeyd: Unknown option --no-such-option\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_daemon_expecting_failure (extra, &err), ==, EX_USAGE);
+  g_assert_cmpstr (err, ==, "latchkeyd: unexpected argument “surplus”\n");
+}
+
+static void
+test_bus_option (void)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  g_autofree char *address = g_strdup_printf ("--bus=%s", lk_test_env ("DBUS_SYSTEM_BUS_ADDRESS"));
+  g_autoptr (LkTestDaemon) daemon = NULL;
+  g_autofree char *config = lk_test_write_file ("bus.conf", BASIC_CONFIG);
+  g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
+  g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", lk_test_env ("LATCHKEY_TEST_STATE_DIR"));
+  g_autofree char *missing = lk_test_path ("no-bus-here");
+  g_autofree char *missing_arg = g_strdup_printf ("--bus=unix:path=%s", missing);
+  g_autofree char *expected = NULL;
+  g_autofree char *err = NULL;
+
+  /* An explicit address serves there. */
+  daemon = lk_test_daemon_start (BASIC_CONFIG, address, NULL);
+  g_assert_true (lk_test_name_has_owner (bus, LK_BUS_NAME));
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+
+  /* An unreachable one is named in the error. */
+  {
+    const char *args[] = { config_arg, state_arg, missing_arg, NULL };
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, 1);
+    expected = g_strdup_printf ("latchkeyd: cannot connect to the unix:path=%s: No such file or directory\n",
+                                missing);
+    g_assert_cmpstr (err, ==, expected);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/daemon/serves-device", test_serves_device);
+  g_test_add_func ("/daemon/second-instance-refused", test_second_instance_refused);
+  g_test_add_func ("/daemon/sigint-exits-cleanly", test_sigint_exits_cleanly);
+  g_test_add_func ("/daemon/bad-config", test_bad_config);
+  g_test_add_func ("/daemon/bad-state-dir", test_bad_state_dir);
+  g_test_add_func ("/daemon/access-denied", test_access_denied);
+  g_test_add_func ("/daemon/admin-sets-log-level", test_admin_sets_log_level);
+  g_test_add_func ("/daemon/usage", test_usage);
+  g_test_add_func ("/daemon/bus-option", test_bus_option);
+
+  return g_test_run ();
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+
+#include "bus-open.h"
+#include "latchkey-names.h"
+#include "testlib.h"
+
+const char *
+lk_test_env (const char *name)
+{
+  const char *value = g_getenv (name);
+
+  if (value == NULL || *value == '\0')
+    g_error ("%s is not set: run this test through tests/test-env (make check)", name);
+  return value;
+}
+
+char *
+lk_test_path (const char *name)
+{
+  return g_build_filename (lk_test_env ("LATCHKEY_TEST_DIR"), name, NULL);
+}
+
+char *
+lk_test_built (const char *name)
+{
+  return g_build_filename (lk_test_env ("G_TEST_BUILDDIR"), name, NULL);
+}
+
+char *
+lk_test_write_file (const char *name, const char *contents)
+{
+  g_autoptr (GError) error = NULL;
+  char *path = lk_test_path (name);
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+int
+lk_test_wait (GSubprocess *process)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  if (g_subprocess_get_if_exited (process))
+    return g_subprocess_get_exit_status (process);
+  return -1;
+}
+
+int
+lk_test_run (const char *const *argv, char **ret_stdout, char **ret_stderr)
+{
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, ret_stdout, ret_stderr, &error);
+  g_assert_no_error (error);
+  return lk_test_wait (process);
+}
+
+sd_bus *
+lk_test_bus (void)
+{
+  sd_bus *bus = NULL;
+  int r;
+
+  lk_test_env ("DBUS_SYSTEM_BUS_ADDRESS");
+  r = lk_bus_open ("system", "test", &bus);
+  g_assert_cmpint (r, >=, 0);
+  return bus;
+}
+
+gboolean
+lk_test_name_has_owner (sd_bus *bus, const char *name)
+{
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  int has_owner = 0;
+  int r;
+
+  r = sd_bus_call_method (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "NameHasOwner", &error, &reply, "s", name);
+  g_assert_cmpint (r, >=, 0);
+  r = sd_bus_message_read (reply, "b", &has_owner);
+  g_assert_cmpint (r, >=, 0);
+  return has_owner;
+}
+
+LkTestDaemon *
+lk_test_daemon_start (const char *config, ...)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  g_autoptr (GError) error = NULL;
+  LkTestDaemon *daemon = g_new0 (LkTestDaemon, 1);
+  static guint counter;
+  g_autofree char *config_name = g_strdup_printf ("latchkey-%u.conf", counter);
+  g_autofree char *log_name = g_strdup_printf ("latchkeyd-%u.log", counter++);
+  const char *arg;
+  va_list args;
+
+  daemon->config_path = lk_test_write_file (config_name, config);
+  daemon->log_path = lk_test_path (log_name);
+
+  g_ptr_array_add (argv, lk_test_built ("latchkeyd"));
+  g_ptr_array_add (argv, g_strdup_printf ("--config=%s", daemon->config_path));
+  g_ptr_array_add (argv, g_strdup_printf ("--state-dir=%s", lk_test_env ("LATCHKEY_TEST_STATE_DIR")));
+  va_start (args, config);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_subprocess_launcher_set_stderr_file_path (launcher, daemon->log_path);
+  daemon->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+
+  /* Startup is a few milliseconds; sanitizer builds are slower. */
+  for (int i = 0; i < 1000 && !lk_test_name_has_owner (bus, LK_BUS_NAME); i++)
+    {
+      if (g_subprocess_get_identifier (daemon->process) == NULL)
+        {
+          g_autofree char *log = lk_test_daemon_log (daemon);
+          g_error ("latchkeyd exited during startup:\n%s", log);
+        }
+      g_usleep (10 * 1000);
+    }
+  g_assert_true (lk_test_name_has_owner (bus, LK_BUS_NAME));
+  return daemon;
+}
+
+int
+lk_test_daemon_stop (LkTestDaemon *daemon)
+{
+  g_subprocess_send_signal (daemon->process, SIGTERM);
+  return lk_test_wait (daemon->process);
+}
+
+char *
+lk_test_daemon_log (LkTestDaemon *daemon)
+{
+  g_autoptr (GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (daemon->log_path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+void
+lk_test_daemon_free (LkTestDaemon *daemon)
+{
+  if (daemon == NULL)
+    return;
+  if (g_subprocess_get_identifier (daemon->process) != NULL)
+    {
+      g_subprocess_force_exit (daemon->process);
+      lk_test_wait (daemon->process);
+    }
+  g_object_unref (daemon->process);
+  g_free (daemon->log_path);
+  g_free (daemon->config_path);
+  g_free (daemon);
+}

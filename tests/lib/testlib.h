@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <systemd/sd-bus.h>
+
+/*
+ * Helpers for tests run by tests/test-env: they find the peers it started
+ * in the environment and fail (never skip) when it is missing.
+ */
+
+/* A variable set by tests/test-env; aborts the test when it is unset. */
+const char *lk_test_env (const char *name);
+
+/* A path in the per-test directory. */
+char *lk_test_path (const char *name);
+
+/* A program built in the tree, e.g. "latchkeyd". */
+char *lk_test_built (const char *name);
+
+/* Writes @contents to a file in the per-test directory and returns its path. */
+char *lk_test_write_file (const char *name, const char *contents);
+
+/* Runs @argv to completion; stdout/stderr returned when asked, exit status returned. */
+int lk_test_run (const char *const *argv, char **ret_stdout, char **ret_stderr);
+
+/* A client connection to the test's private system bus. */
+sd_bus *lk_test_bus (void);
+
+/* Whether @name has an owner on @bus. */
+gboolean lk_test_name_has_owner (sd_bus *bus, const char *name);
+
+typedef struct {
+  GSubprocess *process;
+  char *log_path;
+  char *config_path;
+} LkTestDaemon;
+
+/*
+ * Starts latchkeyd with @config (file contents) on the test's bus and state
+ * dir, and waits until it owns its name. Extra command-line arguments may
+ * follow, NULL-terminated.
+ */
+LkTestDaemon *lk_test_daemon_start (const char *config, ...) G_GNUC_NULL_TERMINATED;
+
+/* Sends SIGTERM and returns the exit status. */
+int lk_test_daemon_stop (LkTestDaemon *daemon);
+
+/* What the daemon has written to stderr so far. */
+char *lk_test_daemon_log (LkTestDaemon *daemon);
+
+void lk_test_daemon_free (LkTestDaemon *daemon);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestDaemon, lk_test_daemon_free)
+
+/* Waits for @process to exit and returns its exit status (-1 if it died on a signal). */
+int lk_test_wait (GSubprocess *process);

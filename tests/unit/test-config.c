@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config-schema.h"
+#include "daemon-config.h"
+#include "error.h"
+
+typedef struct {
+  char *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("test-config-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GFile) dir = g_file_new_for_path (f->dir);
+  g_autoptr (GFileEnumerator) children = g_file_enumerate_children (dir, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                                                    G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                                                    NULL, NULL);
+  GFile *child;
+
+  while (g_file_enumerator_iterate (children, NULL, &child, NULL, NULL) && child != NULL)
+    g_file_delete (child, NULL, NULL);
+  g_rmdir (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+write_config (Fixture *f, const char *contents)
+{
+  g_autoptr (GError) error = NULL;
+  char *path = g_build_filename (f->dir, "latchkey.conf", NULL);
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Loads @contents and asserts it fails with exactly @expected (after "PATH"). */
+static void
+assert_config_error (Fixture *f, const char *contents, const char *expected)
+{
+  g_autofree char *path = write_config (f, contents);
+  g_autofree char *message = g_strconcat (path, expected, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = lk_config_load (path, &error);
+
+  g_assert_null (config);
+  g_assert_error (error, LK_ERROR, LK_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+static void
+test_defaults (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_config (f, "# nothing set\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = lk_config_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (config->log_level, ==, LK_LOG_INFO);
+  g_assert_null (config->admin_group);
+  g_assert_cmpint (config->key_backend, ==, LK_KEY_BACKEND_TPM2);
+}
+
+static void
+test_values (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_config (f,
+                                        "[Daemon]\nLogLevel=debug\nAdminGroup=wheel\n"
+                                        "[Device]\nKeyBackend=software\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = lk_config_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (config->log_level, ==, LK_LOG_DEBUG);
+  g_assert_cmpstr (config->admin_group, ==, "wheel");
+  g_assert_cmpint (config->key_backend, ==, LK_KEY_BACKEND_SOFTWARE);
+  g_assert_cmpstr (lk_key_backend_to_string (config->key_backend), ==, "software");
+}
+
+static void
+test_missing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "absent.conf", NULL);
+  g_autofree char *expected = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = lk_config_load (path, &error);
+
+  g_assert_null (config);
+  g_assert_error (error, LK_ERROR, LK_ERROR_CONFIG);
+  expected = g_strdup_printf ("%s: cannot read configuration: Failed to open file “%s”: "
+                              "No such file or directory", path, path);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+static void
+test_unreadable (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_config (f, "[Daemon]\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = NULL;
+
+  /* Root reads through file modes; a directory is unreadable as a file for anyone. */
+  if (geteuid () == 0)
+    {
+      g_unlink (path);
+      g_assert_cmpint (g_mkdir (path, 0700), ==, 0);
+    }
+  else
+    g_assert_cmpint (g_chmod (path, 0), ==, 0);
+
+  config = lk_config_load (path, &error);
+  g_assert_null (config);
+  g_assert_error (error, LK_ERROR, LK_ERROR_CONFIG);
+  g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_nonnull (strstr (error->message, ": cannot read configuration: "));
+  g_assert_nonnull (strstr (error->message, geteuid () == 0 ? "Is a directory" : "Permission denied"));
+  if (geteuid () == 0)
+    g_rmdir (path);
+}
+
+static void
+test_malformed (Fixture *f, gconstpointer data)
+{
+  assert_config_error (f, "[Daemon]\nLogLevel=info\n\nthis is not a key\n",
+                       ":4: Key file contains line “this is not a key” which is not a key-value pair, "
+                       "group, or comment");
+  assert_config_error (f, "LogLevel=info\n",
+                       ":1: Key file does not start with a group");
+}
+
+static void
+test_unknown_group (Fixture *f, gconstpointer data)
+{
+  assert_config_error (f, "[Daemon]\n[Deamon]\nLogLevel=info\n", ": [Deamon]: unknown group");
+}
+
+static void
+test_unknown_key (Fixture *f, gconstpointer data)
+{
+  assert_config_error (f, "[Daemon]\nLogLevl=info\n", ": [Daemon] LogLevl: unknown key");
+}
+
+static void
+test_bad_choice (Fixture *f, gconstpointer data)
+{
+  assert_config_error (f, "[Daemon]\nLogLevel=loud\n",
+                       ": [Daemon] LogLevel: “loud” is not one of: warning, notice, info, debug");
+  assert_config_error (f, "[Device]\nKeyBackend=hsm\n",
+                       ": [Device] KeyBackend: “hsm” is not one of: tpm2, software, secret-service");
+}
+
+static void
+test_empty_string (Fixture *f, gconstpointer data)
+{
+  assert_config_error (f, "[Daemon]\nAdminGroup=\n", ": [Daemon] AdminGroup: empty value");
+}
+
+static void
+test_nul_byte (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "latchkey.conf", NULL);
+  g_autofree char *expected = g_strconcat (path, ": file contains a NUL byte", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = NULL;
+
+  g_file_set_contents (path, "[Daemon]\0\n", 10, &error);
+  g_assert_no_error (error);
+  config = lk_config_load (path, &error);
+  g_assert_null (config);
+  g_assert_error (error, LK_ERROR, LK_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==, expected);
+}
+
+/* The schema's types, through a table of the test's own. */
+static const char *const colours[] = { "red", "green", NULL };
+static const LkConfigKey typed_schema[] = {
+  { "T", "Name",   LK_CONFIG_STRING },
+  { "T", "Flag",   LK_CONFIG_BOOLEAN },
+  { "T", "Count",  LK_CONFIG_UINT, NULL, 1, 10 },
+  { "T", "Colour", LK_CONFIG_CHOICE, colours },
+};
+
+static void
+assert_typed_error (Fixture *f, const char *contents, const char *expected)
+{
+  g_autofree char *path = write_config (f, contents);
+  g_autofree char *message = g_strconcat (path, expected, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) kf = lk_config_schema_load (path, typed_schema, G_N_ELEMENTS (typed_schema), &error);
+
+  g_assert_null (kf);
+  g_assert_error (error, LK_ERROR, LK_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+static void
+test_wrong_types (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_config (f, "[T]\nName=x\nFlag=true\nCount=10\nColour=green\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) kf = lk_config_schema_load (path, typed_schema, G_N_ELEMENTS (typed_schema), &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (kf);
+
+  assert_typed_error (f, "[T]\nFlag=maybe\n", ": [T] Flag: “maybe” is not a boolean (expected true or false)");
+  assert_typed_error (f, "[T]\nCount=ten\n", ": [T] Count: “ten” is not an integer between 1 and 10");
+  assert_typed_error (f, "[T]\nCount=11\n", ": [T] Count: “11” is not an integer between 1 and 10");
+  assert_typed_error (f, "[T]\nCount=-1\n", ": [T] Count: “-1” is not an integer between 1 and 10");
+  assert_typed_error (f, "[T]\nColour=blue\n", ": [T] Colour: “blue” is not one of: red, green");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/config/defaults", test_defaults);
+  ADD ("/config/values", test_values);
+  ADD ("/config/missing", test_missing);
+  ADD ("/config/unreadable", test_unreadable);
+  ADD ("/config/malformed", test_malformed);
+  ADD ("/config/unknown-group", test_unknown_group);
+  ADD ("/config/unknown-key", test_unknown_key);
+  ADD ("/config/bad-choice", test_bad_choice);
+  ADD ("/config/empty-string", test_empty_string);
+  ADD ("/config/nul-byte", test_nul_byte);
+  ADD ("/config/wrong-types", test_wrong_types);
+#undef ADD
+
+  return g_test_run ();
+}
