@@ -7,13 +7,14 @@
 
 PEERS_PIDS=()
 
-# peers_free_port: prints a TCP port on 127.0.0.1 nobody listens on now.
-# Callers still retry, since another process may take it before they bind.
-peers_free_port() {
+# peers_free_ports: prints a TCP port P on 127.0.0.1 such that nobody
+# listens on P or P+1 now. Callers still retry, since another process may
+# take one before they bind.
+peers_free_ports() {
     local port
     while :; do
         port=$(( 20000 + RANDOM % 40000 ))
-        if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+        if ! ss -Htln "( sport = :$port or sport = :$((port + 1)) )" 2>/dev/null | grep -q .; then
             echo "$port"
             return 0
         fi
@@ -27,9 +28,9 @@ peers_start_swtpm() {
     mkdir -p "$dir"
     chmod 0700 "$dir"
     for try in 1 2 3 4 5 6 7 8 9 10; do
-        SWTPM_PORT=$(peers_free_port)
-        SWTPM_CTRL_PORT=$(peers_free_port)
-        [ "$SWTPM_PORT" != "$SWTPM_CTRL_PORT" ] || continue
+        # The swtpm TCTI finds the control port at the server port + 1.
+        SWTPM_PORT=$(peers_free_ports)
+        SWTPM_CTRL_PORT=$((SWTPM_PORT + 1))
         # --daemon returns once both sockets are bound, or fails if taken.
         if swtpm socket --tpm2 \
                 --server "type=tcp,port=$SWTPM_PORT,bindaddr=127.0.0.1" \

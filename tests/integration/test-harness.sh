@@ -1,0 +1,82 @@
+#!/bin/bash
+# The test harness itself: tests/test-env must give each test real, private
+# peers and must clean up after a test whatever it does. TAP output.
+set -u
+
+n=0
+failures=0
+ok() {
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then
+        echo "ok $n $2"
+    else
+        echo "not ok $n $2"
+        failures=$((failures + 1))
+    fi
+}
+
+echo "1..7"
+
+# A TPM answers on the TCTI the harness gives.
+random=$(TPM2TOOLS_TCTI="$LATCHKEY_TEST_TCTI" tpm2_getrandom --hex 16 2>&1)
+[[ $random =~ ^[0-9a-f]{32}$ ]] || { echo "# tpm2_getrandom said: $random"; false; }
+ok $? "swtpm answers on \$LATCHKEY_TEST_TCTI ($LATCHKEY_TEST_TCTI)"
+
+# The bus is the system kind and denies what its policy does not allow.
+reply=$(dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.RequestName string:org.example.Intruder uint32:0 2>&1)
+[[ $reply == *"org.freedesktop.DBus.Error.AccessDenied"* ]]
+ok $? "the private bus refuses to let anyone own a name its policy does not grant"
+
+mode=$(stat -c %a "$LATCHKEY_TEST_STATE_DIR")
+[ "$mode" = 700 ] && [ -z "$(ls -A "$LATCHKEY_TEST_STATE_DIR")" ]
+ok $? "the state dir is private (mode $mode) and empty"
+
+[ "$DBUS_SESSION_BUS_ADDRESS" = "unix:path=$LATCHKEY_TEST_DIR/no-session-bus" ]
+ok $? "nothing can reach the developer's session bus"
+
+# A nested run of the harness, to see what it leaves behind.
+test_env="$G_TEST_SRCDIR/tests/test-env"
+record=$LATCHKEY_TEST_DIR/nested
+mkdir -p "$record"
+
+# A test that leaves a process outside its session is failed with 99, and
+# the process is ended.
+"$test_env" bash -c '
+    echo "$LATCHKEY_TEST_DIR" > "$0/dir"
+    setsid sleep 600 &
+    echo $! > "$0/escaped"
+    exit 0' "$record" 2>/dev/null
+status=$?
+nested_dir=$(cat "$record/dir")
+escaped=$(cat "$record/escaped")
+sleep 0.2
+[ "$status" = 99 ] && ! kill -0 "$escaped" 2>/dev/null && [ ! -e "$nested_dir" ] \
+    && ! pgrep -f -- "$nested_dir" >/dev/null
+ok $? "a test that leaks a process fails (status $status) and the process is killed"
+
+# A failing test's status is passed on, and its peers are stopped.
+"$test_env" bash -c 'echo "$LATCHKEY_TEST_DIR" > "$0/dir"; exit 3' "$record"
+status=$?
+nested_dir=$(cat "$record/dir")
+[ "$status" = 3 ] && [ ! -e "$nested_dir" ] && ! pgrep -f -- "$nested_dir" >/dev/null
+ok $? "a failing test's status ($status) is kept and its peers are stopped"
+
+# Killing the harness mid-test stops the test, its children and its peers.
+rm -f "$record/dir"
+"$test_env" bash -c 'echo "$LATCHKEY_TEST_DIR" > "$0/dir.tmp"; mv "$0/dir.tmp" "$0/dir"; sleep 600 & wait' \
+    "$record" &
+harness=$!
+for _ in $(seq 100); do
+    [ -e "$record/dir" ] && break
+    sleep 0.05
+done
+nested_dir=$(cat "$record/dir")
+kill -TERM "$harness"
+wait "$harness"
+status=$?
+sleep 0.2
+[ "$status" = 143 ] && [ ! -e "$nested_dir" ] && ! pgrep -f -- "$nested_dir" >/dev/null
+ok $? "a harness killed by SIGTERM (status $status) leaves no process and no directory"
+
+[ "$failures" = 0 ]
