@@ -45,7 +45,10 @@ mkdir -p "$record"
 "$test_env" bash -c '
     echo "$LATCHKEY_TEST_DIR" > "$0/dir"
     setsid sleep 600 &
-    echo $! > "$0/escaped"
+    escaped=$!
+    echo $escaped > "$0/escaped"
+    # Leave only once it has its session, out of reach of the group kill.
+    while [ "$(ps -o sid= -p $escaped | tr -d " ")" != $escaped ]; do sleep 0.01; done
     exit 0' "$record" 2>/dev/null
 status=$?
 nested_dir=$(cat "$record/dir")
