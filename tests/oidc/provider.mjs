@@ -1,0 +1,43 @@
+// The OpenID provider latchkey's tests run: node-oidc-provider, a certified
+// implementation, on loopback over HTTPS with a test CA.
+//
+//   node provider.mjs CONFIG.json
+//
+// CONFIG names the TLS certificate and key, the port file and the clients:
+//   { "cert": PATH, "key": PATH, "portFile": PATH, "clients": [ ... ] }
+// The provider listens on a free port of 127.0.0.1 chosen by the kernel
+// and writes that port to portFile (atomically) once it serves; its issuer
+// is https://127.0.0.1:PORT.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+
+const server = createServer({
+  cert: readFileSync(config.cert),
+  key: readFileSync(config.key),
+});
+
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const provider = new Provider(`https://127.0.0.1:${port}`, {
+    clients: config.clients ?? [],
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: true },
+      dPoP: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+    },
+    // Refresh tokens for the device grant without offline_access consent.
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Tests run the provider briefly: fixed, throwaway cookie keys are fine.
+    cookies: { keys: ['latchkey-test-only'] },
+  });
+  provider.proxy = false;
+  server.on('request', provider.callback());
+
+  writeFileSync(`${config.portFile}.tmp`, `${port}\n`);
+  renameSync(`${config.portFile}.tmp`, config.portFile);
+});
