@@ -2,10 +2,12 @@
 # free loopback ports and a system-like dbus-daemon on a unix socket.
 # Sourced by tests/test-env and scripts/demo; needs `set -eu` callers.
 #
-# Every started peer's PID is recorded so peers_stop can end it even when
-# the caller failed half-way.
+# Every started peer's PID (or, for a peer a test may restart, its pid
+# file) is recorded so peers_stop can end it even when the caller failed
+# half-way.
 
 PEERS_PIDS=()
+PEERS_PIDFILES=()
 
 # peers_free_ports: prints a TCP port P on 127.0.0.1 such that nobody
 # listens on P or P+1 now. Callers still retry, since another process may
@@ -22,7 +24,8 @@ peers_free_ports() {
 }
 
 # peers_start_swtpm DIR: a TPM 2.0 simulator with its state in DIR.
-# Sets SWTPM_PORT, SWTPM_CTRL_PORT and SWTPM_TCTI.
+# Sets SWTPM_PORT, SWTPM_CTRL_PORT and SWTPM_TCTI. Tests may kill and
+# restart it with the same command line: its PID is read from DIR/pid.
 peers_start_swtpm() {
     local dir=$1 try
     mkdir -p "$dir"
@@ -36,9 +39,8 @@ peers_start_swtpm() {
                 --server "type=tcp,port=$SWTPM_PORT,bindaddr=127.0.0.1" \
                 --ctrl "type=tcp,port=$SWTPM_CTRL_PORT,bindaddr=127.0.0.1" \
                 --tpmstate "dir=$dir" --flags not-need-init,startup-clear \
-                --pid "file=$dir/swtpm.pid" --log "file=$dir/swtpm.log" \
-                --daemon 2>>"$dir/swtpm.log"; then
-            PEERS_PIDS+=("$(cat "$dir/swtpm.pid")")
+                --pid "file=$dir/pid" --daemon 2>>"$dir/swtpm.log"; then
+            PEERS_PIDFILES+=("$dir/pid")
             SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
             return 0
         fi
@@ -135,7 +137,11 @@ TMPL
 
 # peers_stop: ends every started peer, politely first.
 peers_stop() {
-    local pid i
+    local pid i file
+    for file in "${PEERS_PIDFILES[@]}"; do
+        pid=$(cat "$file" 2>/dev/null) && [ -n "$pid" ] && PEERS_PIDS+=("$pid")
+    done
+    PEERS_PIDFILES=()
     for pid in "${PEERS_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done

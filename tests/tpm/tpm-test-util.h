@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The swtpm the test harness started for this program. */
+void        lk_test_init              (int          *argc,
+                                       char       ***argv);
+const char *lk_test_tcti              (void);
+
+/* Kills the harness's swtpm (SIGKILL, like a crash) and starts it again
+ * with the same ports and state; the pid file is kept current so the
+ * harness stops the new process. */
+void        lk_test_swtpm_kill        (void);
+void        lk_test_swtpm_restart     (void);
+
+/* A second, private swtpm (another TPM) on free ports. */
+typedef struct _LkTestSwtpm LkTestSwtpm;
+LkTestSwtpm *lk_test_swtpm_new        (void);
+const char  *lk_test_swtpm_get_tcti   (LkTestSwtpm *self);
+void         lk_test_swtpm_free       (LkTestSwtpm *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestSwtpm, lk_test_swtpm_free)
+
+guint16     lk_test_free_port         (void);
+void        lk_test_wait_for_port     (guint16       port);
+char       *lk_test_run               (const char * const *argv,
+                                       const char * const *extra_env,
+                                       GError      **error);
+char       *lk_test_make_tmp_dir      (void);
+void        lk_test_remove_tree       (const char   *path);
+
+G_END_DECLS

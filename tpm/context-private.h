@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <tss2/tss2_esys.h>
+
+#include "tpm/context.h"
+
+G_BEGIN_DECLS
+
+/* A locked context: the ESYS context is only touched through one of these,
+ * since GnuTLS signs from glib-networking's handshake thread. */
+typedef struct _LkTpmContext LkTpmContextLocker;
+
+LkTpmContextLocker *lk_tpm_context_lock        (LkTpmContext        *self,
+                                                GError             **error);
+LkTpmContextLocker *lk_tpm_context_lock_connected (LkTpmContext    *self);
+void                lk_tpm_context_unlock      (LkTpmContextLocker  *locker);
+
+ESYS_CONTEXT       *lk_tpm_context_get_esys    (LkTpmContextLocker  *locker);
+guint               lk_tpm_context_get_generation (LkTpmContextLocker *locker);
+ESYS_TR             lk_tpm_context_get_srk     (LkTpmContextLocker  *locker,
+                                                GError             **error);
+const TPM2B_NAME   *lk_tpm_context_get_srk_name (LkTpmContextLocker *locker);
+
+gboolean            lk_tpm_context_retry       (TSS2_RC              rc,
+                                                guint               *attempt);
+gboolean            lk_tpm_context_check       (LkTpmContextLocker  *locker,
+                                                TSS2_RC              rc,
+                                                const char          *what,
+                                                GError             **error);
+
+TSS2_RC             lk_tpm_rc_code             (TSS2_RC              rc);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTpmContextLocker, lk_tpm_context_unlock)
+
+/* Runs an ESYS call, retrying while the TPM asks for it (bounded). Used
+ * with the context locked: other threads wait rather than interleave. */
+#define LK_TPM_CALL(rc, call)                                           \
+  G_STMT_START {                                                        \
+    guint lk_tpm_attempt_ = 0;                                          \
+    do                                                                  \
+      (rc) = (call);                                                    \
+    while (lk_tpm_context_retry ((rc), &lk_tpm_attempt_));              \
+  } G_STMT_END
+
+G_END_DECLS

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "tpm/context.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LkTpmKey LkTpmKey;
+
+/**
+ * LkTpmSignatureFormat:
+ * @LK_TPM_SIGNATURE_DER: an X.509 `ECDSA-Sig-Value` (TLS, CSRs)
+ * @LK_TPM_SIGNATURE_RAW: r || s, 32 bytes each (JWS ES256)
+ */
+typedef enum {
+  LK_TPM_SIGNATURE_DER,
+  LK_TPM_SIGNATURE_RAW,
+} LkTpmSignatureFormat;
+
+LkTpmKey     *lk_tpm_key_create              (LkTpmContext          *ctx,
+                                              GError               **error);
+LkTpmKey     *lk_tpm_key_load                (LkTpmContext          *ctx,
+                                              const char            *path,
+                                              GError               **error);
+gboolean      lk_tpm_key_save                (LkTpmKey              *self,
+                                              const char            *path,
+                                              GError               **error);
+LkTpmKey     *lk_tpm_key_ref                 (LkTpmKey              *self);
+void          lk_tpm_key_unref               (LkTpmKey              *self);
+
+LkTpmContext *lk_tpm_key_get_context         (LkTpmKey              *self);
+
+GBytes       *lk_tpm_key_sign_digest         (LkTpmKey              *self,
+                                              const guint8          *digest,
+                                              gsize                  digest_len,
+                                              LkTpmSignatureFormat   format,
+                                              GError               **error);
+
+GBytes       *lk_tpm_key_get_public_der      (LkTpmKey              *self,
+                                              GError               **error);
+char         *lk_tpm_key_get_public_pem      (LkTpmKey              *self,
+                                              GError               **error);
+JsonObject   *lk_tpm_key_get_jwk             (LkTpmKey              *self);
+char         *lk_tpm_key_get_jwk_thumbprint  (LkTpmKey              *self,
+                                              GError               **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTpmKey, lk_tpm_key_unref)
+
+G_END_DECLS
