@@ -9,13 +9,7 @@
 static int
 run_ctl (const char *const *args, char **ret_out, char **ret_err)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-
-  g_ptr_array_add (argv, lk_test_built ("latchkeyctl"));
-  for (gsize i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, g_strdup (args[i]));
-  g_ptr_array_add (argv, NULL);
-  return lk_test_run ((const char *const *) argv->pdata, ret_out, ret_err);
+  return lk_test_run_built ("latchkeyctl", args, ret_out, ret_err);
 }
 
 static void

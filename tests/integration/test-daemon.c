@@ -30,15 +30,9 @@ get_property (sd_bus *bus, const char *name)
 
 /* Runs latchkeyd to completion, expecting it to fail at startup. */
 static int
-run_daemon_expecting_failure (const char *const *extra_args, char **ret_stderr)
+run_daemon_expecting_failure (const char *const *args, char **ret_stderr)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-
-  g_ptr_array_add (argv, lk_test_built ("latchkeyd"));
-  for (gsize i = 0; extra_args[i] != NULL; i++)
-    g_ptr_array_add (argv, g_strdup (extra_args[i]));
-  g_ptr_array_add (argv, NULL);
-  return lk_test_run ((const char *const *) argv->pdata, NULL, ret_stderr);
+  return lk_test_run_built ("latchkeyd", args, NULL, ret_stderr);
 }
 
 static void

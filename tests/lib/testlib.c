@@ -68,6 +68,18 @@ lk_test_run (const char *const *argv, char **ret_stdout, char **ret_stderr)
   return lk_test_wait (process);
 }
 
+int
+lk_test_run_built (const char *name, const char *const *args, char **ret_stdout, char **ret_stderr)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (argv, lk_test_built (name));
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+  return lk_test_run ((const char *const *) argv->pdata, ret_stdout, ret_stderr);
+}
+
 sd_bus *
 lk_test_bus (void)
 {

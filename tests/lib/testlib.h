@@ -24,6 +24,9 @@ char *lk_test_write_file (const char *name, const char *contents);
 /* Runs @argv to completion; stdout/stderr returned when asked, exit status returned. */
 int lk_test_run (const char *const *argv, char **ret_stdout, char **ret_stderr);
 
+/* Runs the program @name built in the tree with @args (NULL-terminated), like lk_test_run(). */
+int lk_test_run_built (const char *name, const char *const *args, char **ret_stdout, char **ret_stderr);
+
 /* A client connection to the test's private system bus. */
 sd_bus *lk_test_bus (void);
 
