@@ -16,6 +16,8 @@ static const struct {
   { "Version",    "Version",     "version" },
   { "State",      "State",       "state" },
   { "KeyBackend", "Key backend", "key_backend" },
+  { "KeyAlgorithm", "Key algorithm", "key_algorithm" },
+  { "KeyThumbprint", "Key thumbprint", "key_thumbprint" },
   { "LogLevel",   "Log level",   "log_level" },
 };
 
@@ -98,7 +100,7 @@ print_human (LkCtl *ctl, GHashTable *props)
     {
       const char *value = g_hash_table_lookup (props, fields[i].property);
 
-      g_print ("  %-12s %s\n", fields[i].label, value != NULL ? value : "-");
+      g_print ("  %-15s %s\n", fields[i].label, value != NULL ? value : "-");
     }
 }
 

@@ -3,11 +3,12 @@
 
 #include "config-schema.h"
 #include "daemon-config.h"
+#include "tpm/context.h"
 
 static const char *const key_backend_names[] = {
-  [LK_KEY_BACKEND_TPM2]           = "tpm2",
-  [LK_KEY_BACKEND_SOFTWARE]       = "software",
-  [LK_KEY_BACKEND_SECRET_SERVICE] = "secret-service",
+  [LK_KEYSTORE_TPM2]           = "tpm2",
+  [LK_KEYSTORE_SOFTWARE]       = "software",
+  [LK_KEYSTORE_SECRET_SERVICE] = "secret-service",
   NULL,
 };
 
@@ -15,6 +16,7 @@ static const LkConfigKey schema[] = {
   { "Daemon", "LogLevel",   LK_CONFIG_CHOICE, lk_log_level_names },
   { "Daemon", "AdminGroup", LK_CONFIG_STRING },
   { "Device", "KeyBackend", LK_CONFIG_CHOICE, key_backend_names },
+  { "Device", "Tcti",       LK_CONFIG_STRING },
 };
 
 static guint
@@ -49,10 +51,14 @@ lk_config_load (const char *path, GError **error)
 
   config->admin_group = g_key_file_get_string (kf, "Daemon", "AdminGroup", NULL);
 
-  config->key_backend = LK_KEY_BACKEND_TPM2;
+  config->key_backend = LK_KEYSTORE_TPM2;
   value = g_key_file_get_string (kf, "Device", "KeyBackend", NULL);
   if (value != NULL)
     config->key_backend = choice_index (key_backend_names, value);
+
+  config->tcti = g_key_file_get_string (kf, "Device", "Tcti", NULL);
+  if (config->tcti == NULL)
+    config->tcti = g_strdup (LK_TPM_DEFAULT_TCTI);
 
   return g_steal_pointer (&config);
 }
@@ -64,11 +70,12 @@ lk_config_free (LkConfig *config)
     return;
   g_free (config->path);
   g_free (config->admin_group);
+  g_free (config->tcti);
   g_free (config);
 }
 
 const char *
-lk_key_backend_to_string (LkKeyBackend backend)
+lk_key_backend_to_string (LkKeystoreBackend backend)
 {
   g_return_val_if_fail (backend < G_N_ELEMENTS (key_backend_names) - 1, NULL);
   return key_backend_names[backend];

@@ -17,6 +17,8 @@ struct _LkDaemon {
   sd_bus *bus;
   GSource *bus_source;
   LkDeviceState state;
+  LkKeystore *keystore;
+  char *key_thumbprint;
 };
 
 const char *
@@ -48,8 +50,38 @@ lk_daemon_free (LkDaemon *daemon)
     return;
   lk_daemon_stop (daemon);
   lk_config_free (daemon->config);
+  g_clear_pointer (&daemon->keystore, lk_keystore_unref);
+  g_free (daemon->key_thumbprint);
   g_free (daemon->state_dir);
   g_free (daemon);
+}
+
+gboolean
+lk_daemon_load_identity (LkDaemon *daemon, GError **error)
+{
+  LkKeystoreBackend backend = daemon->config->key_backend;
+  g_autoptr (LkKeystore) keystore = NULL;
+  gboolean created = FALSE;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (backend == LK_KEYSTORE_SOFTWARE)
+    lk_warning ("identity", "KeyBackend=software keeps the device key in a file of %s: "
+                "for tests and machines without a TPM only, never for a shipped device",
+                daemon->state_dir);
+
+  keystore = lk_keystore_open (backend, daemon->state_dir, daemon->config->tcti, error);
+  if (keystore == NULL || !lk_keystore_ensure_device_key (keystore, &created, error))
+    return FALSE;
+  daemon->key_thumbprint = lk_keystore_get_jwk_thumbprint (keystore, error);
+  if (daemon->key_thumbprint == NULL)
+    return FALSE;
+
+  lk_info ("identity", "%s device key %s (%s, %s backend)", created ? "created" : "loaded",
+           daemon->key_thumbprint, lk_keystore_get_algorithm (keystore),
+           lk_key_backend_to_string (backend));
+  daemon->keystore = g_steal_pointer (&keystore);
+  return TRUE;
 }
 
 gboolean
@@ -129,4 +161,16 @@ LkDeviceState
 lk_daemon_get_state (LkDaemon *daemon)
 {
   return daemon->state;
+}
+
+const char *
+lk_daemon_get_key_thumbprint (LkDaemon *daemon)
+{
+  return daemon->key_thumbprint;
+}
+
+const char *
+lk_daemon_get_key_algorithm (LkDaemon *daemon)
+{
+  return lk_keystore_get_algorithm (daemon->keystore);
 }

@@ -20,6 +20,13 @@ void lk_daemon_free (LkDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkDaemon, lk_daemon_free)
 
 /*
+ * Opens the configured key backend and loads the device key, creating it
+ * at first start. Called before lk_daemon_start(): a daemon without a
+ * usable key backend does not serve.
+ */
+gboolean lk_daemon_load_identity (LkDaemon *daemon, GError **error);
+
+/*
  * Connects to @bus_target (see lk_bus_open()), exports the objects and
  * then takes the bus name, so that no caller ever sees the name without
  * them. Fails if another process owns the name. @on_disconnect runs when
@@ -36,3 +43,6 @@ void lk_daemon_stop (LkDaemon *daemon);
 
 const LkConfig *lk_daemon_get_config (LkDaemon *daemon);
 LkDeviceState lk_daemon_get_state (LkDaemon *daemon);
+/* RFC 7638 thumbprint of the device key; valid after lk_daemon_load_identity(). */
+const char *lk_daemon_get_key_thumbprint (LkDaemon *daemon);
+const char *lk_daemon_get_key_algorithm (LkDaemon *daemon);

@@ -44,6 +44,26 @@ get_key_backend (sd_bus *bus, const char *path, const char *interface, const cha
 }
 
 static int
+get_key_algorithm (sd_bus *bus, const char *path, const char *interface, const char *property,
+                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+  LkDaemon *daemon = userdata;
+
+  CHECK_READ (sd_bus_get_current_message (bus), property, error);
+  return sd_bus_message_append (reply, "s", lk_daemon_get_key_algorithm (daemon));
+}
+
+static int
+get_key_thumbprint (sd_bus *bus, const char *path, const char *interface, const char *property,
+                    sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+  LkDaemon *daemon = userdata;
+
+  CHECK_READ (sd_bus_get_current_message (bus), property, error);
+  return sd_bus_message_append (reply, "s", lk_daemon_get_key_thumbprint (daemon));
+}
+
+static int
 get_log_level (sd_bus *bus, const char *path, const char *interface, const char *property,
                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -93,6 +113,8 @@ const sd_bus_vtable lk_device_vtable[] = {
   SD_BUS_PROPERTY ("Version", "s", get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
   SD_BUS_PROPERTY ("State", "s", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("KeyBackend", "s", get_key_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+  SD_BUS_PROPERTY ("KeyAlgorithm", "s", get_key_algorithm, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("KeyThumbprint", "s", get_key_thumbprint, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("LogLevel", "s", get_log_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_METHOD_WITH_NAMES ("SetLogLevel", "s", SD_BUS_PARAM (level), "", ,
                             method_set_log_level, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -83,6 +83,9 @@ main (int argc, char **argv)
   /* Key material and tokens live in this process: no core dumps, no ptrace by peers. */
   (void) prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+  /* TSS errors reach the log decoded, with context; its own stderr chatter is noise. */
+  g_setenv ("TSS2_LOG", "all+none", FALSE);
+
   setlocale (LC_ALL, "");
   g_set_prgname ("latchkeyd");
   lk_log_init ();
@@ -122,6 +125,12 @@ main (int argc, char **argv)
       g_printerr ("latchkeyd: %s\n", error->message);
       return EX_CONFIG;
     }
+  /* Held, never closed: the lock goes with the process. */
+  if (lk_state_dir_lock (state_dir, &error) < 0)
+    {
+      g_printerr ("latchkeyd: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
   lk_log_set_level (config->log_level);
 
   loop = g_main_loop_new (NULL, FALSE);
@@ -130,6 +139,11 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_quit_signal, &run);
 
   daemon = lk_daemon_new (g_steal_pointer (&config), state_dir);
+  if (!lk_daemon_load_identity (daemon, &error))
+    {
+      g_printerr ("latchkeyd: device key: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
   if (!lk_daemon_start (daemon, bus_target, on_bus_lost, &run, &error))
     {
       g_printerr ("latchkeyd: %s\n", error->message);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,4 +57,35 @@ lk_state_dir_check (const char *path, GError **error)
 
   close (fd);
   return TRUE;
+}
+
+int
+lk_state_dir_lock (const char *path, GError **error)
+{
+  g_autofree char *lock_path = g_build_filename (path, "latchkeyd.lock", NULL);
+  int fd;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, LK_ERROR, LK_ERROR_STATE_DIR, "state directory %s: cannot open %s: %s",
+                   path, lock_path, g_strerror (saved));
+      return -1;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int saved = errno;
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, LK_ERROR, LK_ERROR_STATE_DIR,
+                     "state directory %s is in use by another latchkeyd", path);
+      else
+        g_set_error (error, LK_ERROR, LK_ERROR_STATE_DIR, "state directory %s: cannot lock %s: %s",
+                     path, lock_path, g_strerror (saved));
+      return -1;
+    }
+  return fd;
 }

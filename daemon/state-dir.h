@@ -9,3 +9,10 @@
  * LK_ERROR_STATE_DIR and name the path.
  */
 gboolean lk_state_dir_check (const char *path, GError **error);
+
+/*
+ * Takes the state directory for this process: one daemon per state dir,
+ * whatever bus it serves, so two never create or rotate keys at once.
+ * Returns a descriptor to keep open for the daemon's life, or -1.
+ */
+int lk_state_dir_lock (const char *path, GError **error);

@@ -69,6 +69,62 @@ peers_start_bus() {
     PEERS_PIDS+=("$(printf '%s\n' "$out" | sed -n 2p)")
 }
 
+# peers_start_keyring DIR: the Secret Service of a desktop session: a
+# private session bus and a gnome-keyring-daemon on it, whose home,
+# runtime and data dirs are in DIR and whose login keyring (the default
+# collection) is created and unlocked with a throwaway password. Sets
+# KEYRING_BUS_ADDRESS.
+peers_start_keyring() {
+    local dir=$1 i pid
+    mkdir -p "$dir/home" "$dir/runtime" "$dir/data"
+    chmod 0700 "$dir" "$dir/runtime"
+    # Like dbus's session.conf, without service directories: nothing is
+    # activated, neither the host's services nor a password prompter.
+    cat > "$dir/session-bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$dir/session_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+    # Neither peer forks: a daemonized one leaves the caller's process
+    # group, and the harness then finds it as a leak.
+    dbus-daemon --config-file="$dir/session-bus.conf" --nofork --nopidfile \
+        </dev/null >>"$dir/bus.log" 2>&1 &
+    PEERS_PIDS+=("$!")
+    for i in $(seq 200); do
+        [ -S "$dir/session_bus_socket" ] && break
+        sleep 0.01
+    done
+    KEYRING_BUS_ADDRESS="unix:path=$dir/session_bus_socket"
+    printf '%s' latchkey-test |
+        HOME="$dir/home" XDG_RUNTIME_DIR="$dir/runtime" XDG_DATA_HOME="$dir/data" \
+        DBUS_SESSION_BUS_ADDRESS="$KEYRING_BUS_ADDRESS" \
+        gnome-keyring-daemon --foreground --unlock --components=secrets \
+        >>"$dir/keyring.log" 2>&1 &
+    pid=$!
+    PEERS_PIDS+=("$pid")
+    for i in $(seq 200); do
+        if dbus-send --bus="$KEYRING_BUS_ADDRESS" --print-reply --dest=org.freedesktop.DBus \
+                / org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+                grep -q 'boolean true'; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "peers: gnome-keyring-daemon did not start (see $dir/keyring.log):" >&2
+    cat "$dir/bus.log" "$dir/keyring.log" >&2
+    return 1
+}
+
 # peers_start_oidc DIR [CLIENTS]: a real OpenID provider (node-oidc-provider)
 # over HTTPS on a free port of 127.0.0.1, with a certificate from a test CA
 # made in DIR. CLIENTS is a JSON array of client metadata. Sets OIDC_ISSUER

@@ -23,7 +23,11 @@ G_BEGIN_DECLS
  * @LK_TPM_ERROR_BLOB_VERSION: a sealed blob has a version latchkey does not
  *   know.
  * @LK_TPM_ERROR_WRONG_TPM: a sealed blob or key belongs to another TPM (or
- *   to this TPM before its owner hierarchy was cleared).
+ *   to this TPM before its owner hierarchy was cleared), or a sealed blob
+ *   to another keystore (backend, or sealing key).
+ * @LK_TPM_ERROR_KEYRING: the keyring (Secret Service) cannot be reached on
+ *   the session bus, or is locked.
+ * @LK_TPM_ERROR_NO_KEY: the keystore has no device key yet.
  */
 typedef enum {
   LK_TPM_ERROR_FAILED,
@@ -35,6 +39,8 @@ typedef enum {
   LK_TPM_ERROR_BLOB_INVALID,
   LK_TPM_ERROR_BLOB_VERSION,
   LK_TPM_ERROR_WRONG_TPM,
+  LK_TPM_ERROR_KEYRING,
+  LK_TPM_ERROR_NO_KEY,
 } LkTpmError;
 
 GQuark lk_tpm_error_quark (void);

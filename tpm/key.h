@@ -5,20 +5,11 @@
 #include <json-glib/json-glib.h>
 
 #include "tpm/context.h"
+#include "tpm/p256.h"
 
 G_BEGIN_DECLS
 
 typedef struct _LkTpmKey LkTpmKey;
-
-/**
- * LkTpmSignatureFormat:
- * @LK_TPM_SIGNATURE_DER: an X.509 `ECDSA-Sig-Value` (TLS, CSRs)
- * @LK_TPM_SIGNATURE_RAW: r || s, 32 bytes each (JWS ES256)
- */
-typedef enum {
-  LK_TPM_SIGNATURE_DER,
-  LK_TPM_SIGNATURE_RAW,
-} LkTpmSignatureFormat;
 
 LkTpmKey     *lk_tpm_key_create              (LkTpmContext          *ctx,
                                               GError               **error);
@@ -39,6 +30,8 @@ GBytes       *lk_tpm_key_sign_digest         (LkTpmKey              *self,
                                               LkTpmSignatureFormat   format,
                                               GError               **error);
 
+void          lk_tpm_key_get_public_point    (LkTpmKey              *self,
+                                              LkTpmP256Point        *point);
 GBytes       *lk_tpm_key_get_public_der      (LkTpmKey              *self,
                                               GError               **error);
 char         *lk_tpm_key_get_public_pem      (LkTpmKey              *self,

@@ -9,6 +9,7 @@
 #include <tss2/tss2_rc.h>
 
 #include "tpm/context-private.h"
+#include "tpm/envelope.h"
 
 /* A sealed object holds at most 128 bytes, so the TPM seals a fresh
  * AES-256 key and the secret itself is encrypted with AES-256-GCM.
@@ -17,13 +18,10 @@
  *   "LKSB" | version (1 byte) | TPM2B_NAME of the SRK |
  *   TPM2B_PUBLIC and TPM2B_PRIVATE of the sealed key | GCM nonce (12) |
  *   ciphertext | GCM tag (16)
- * Everything before the ciphertext is the GCM associated data. */
-#define BLOB_MAGIC "LKSB"
-#define BLOB_MAGIC_SIZE 4
+ * Everything before the ciphertext is the GCM associated data
+ * (tpm/envelope.h). */
+#define BLOB_MAGIC_SIZE (sizeof LK_TPM_SEAL_BLOB_MAGIC - 1)
 #define BLOB_VERSION 1
-#define AEAD_KEY_SIZE 32
-#define AEAD_NONCE_SIZE 12
-#define AEAD_TAG_SIZE 16
 
 static const TPM2B_PUBLIC sealed_template = {
   .publicArea = {
@@ -35,28 +33,6 @@ static const TPM2B_PUBLIC sealed_template = {
     .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
   },
 };
-
-static void
-wipe_and_free (gpointer data)
-{
-  GBytes *secret = data;
-  gsize len;
-  gpointer bytes = (gpointer) g_bytes_get_data (secret, &len);
-
-  gnutls_memset (bytes, 0, len);
-  g_bytes_unref (secret);
-}
-
-/* Plaintext handed to the caller is zeroed when its last reference goes. */
-static GBytes *
-secret_bytes_take (guint8 *data,
-                   gsize   len)
-{
-  GBytes *owner = g_bytes_new_take (data, len);
-
-  return g_bytes_new_with_free_func (g_bytes_get_data (owner, NULL), len,
-                                     wipe_and_free, owner);
-}
 
 /* A session salted with the SRK's key encrypts the first parameter on the
  * bus, so the AES key is never seen in clear between CPU and TPM. */
@@ -93,55 +69,6 @@ start_salted_session (LkTpmContextLocker  *locker,
   return session;
 }
 
-static gboolean
-aead_crypt (gboolean        encrypt,
-            const guint8   *key,
-            const guint8   *nonce,
-            const guint8   *ad,
-            gsize           ad_len,
-            const guint8   *in,
-            gsize           in_len,
-            guint8         *out,
-            gsize          *out_len,
-            GError        **error)
-{
-  const gnutls_datum_t key_datum = { (unsigned char *) key, AEAD_KEY_SIZE };
-  gnutls_aead_cipher_hd_t cipher;
-  size_t len = *out_len;
-  int rc;
-
-  rc = gnutls_aead_cipher_init (&cipher, GNUTLS_CIPHER_AES_256_GCM, &key_datum);
-  if (rc < 0)
-    {
-      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED,
-                   "Cannot set up AES-256-GCM: %s", gnutls_strerror (rc));
-      return FALSE;
-    }
-
-  if (encrypt)
-    rc = gnutls_aead_cipher_encrypt (cipher, nonce, AEAD_NONCE_SIZE, ad, ad_len,
-                                     AEAD_TAG_SIZE, in, in_len, out, &len);
-  else
-    rc = gnutls_aead_cipher_decrypt (cipher, nonce, AEAD_NONCE_SIZE, ad, ad_len,
-                                     AEAD_TAG_SIZE, in, in_len, out, &len);
-  gnutls_aead_cipher_deinit (cipher);
-
-  if (rc == GNUTLS_E_DECRYPTION_FAILED)
-    {
-      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_BLOB_INVALID,
-                   "The sealed blob was tampered with: authentication failed");
-      return FALSE;
-    }
-  if (rc < 0)
-    {
-      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED,
-                   "AES-256-GCM failed: %s", gnutls_strerror (rc));
-      return FALSE;
-    }
-  *out_len = len;
-  return TRUE;
-}
-
 /**
  * lk_tpm_seal:
  * @secret: any size
@@ -162,26 +89,21 @@ lk_tpm_seal (LkTpmContext  *ctx,
   g_autofree TPM2B_PRIVATE *priv = NULL;
   g_autofree TPM2B_PUBLIC *pub = NULL;
   TPM2B_SENSITIVE_CREATE sensitive = { 0 };
-  g_autoptr(GByteArray) blob = NULL;
+  GBytes *blob = NULL;
   guint8 header[BLOB_MAGIC_SIZE + 1 + sizeof (TPM2B_NAME) +
                 sizeof (TPM2B_PUBLIC) + sizeof (TPM2B_PRIVATE)];
   size_t header_len = 0;
-  guint8 nonce[AEAD_NONCE_SIZE];
-  const guint8 *plain;
-  gsize plain_len;
-  gsize sealed_len;
   ESYS_TR srk;
   ESYS_TR session;
-  gboolean ok;
   TSS2_RC rc;
 
   g_return_val_if_fail (ctx != NULL, NULL);
   g_return_val_if_fail (secret != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sensitive.sensitive.data.size = AEAD_KEY_SIZE;
-  if (gnutls_rnd (GNUTLS_RND_KEY, sensitive.sensitive.data.buffer, AEAD_KEY_SIZE) < 0 ||
-      gnutls_rnd (GNUTLS_RND_NONCE, nonce, sizeof nonce) < 0)
+  sensitive.sensitive.data.size = LK_TPM_ENVELOPE_KEY_SIZE;
+  if (gnutls_rnd (GNUTLS_RND_KEY, sensitive.sensitive.data.buffer,
+                  LK_TPM_ENVELOPE_KEY_SIZE) < 0)
     {
       g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED,
                    "The random number generator failed");
@@ -206,7 +128,7 @@ lk_tpm_seal (LkTpmContext  *ctx,
   if (!lk_tpm_context_check (locker, rc, "Sealing", error))
     goto out;
 
-  memcpy (header, BLOB_MAGIC, BLOB_MAGIC_SIZE);
+  memcpy (header, LK_TPM_SEAL_BLOB_MAGIC, BLOB_MAGIC_SIZE);
   header[BLOB_MAGIC_SIZE] = BLOB_VERSION;
   header_len = BLOB_MAGIC_SIZE + 1;
   if (Tss2_MU_TPM2B_NAME_Marshal (lk_tpm_context_get_srk_name (locker), header,
@@ -219,36 +141,19 @@ lk_tpm_seal (LkTpmContext  *ctx,
       goto out;
     }
 
-  plain = g_bytes_get_data (secret, &plain_len);
-  sealed_len = plain_len + AEAD_TAG_SIZE;
-  blob = g_byte_array_sized_new (header_len + sizeof nonce + sealed_len);
-  g_byte_array_append (blob, header, header_len);
-  g_byte_array_append (blob, nonce, sizeof nonce);
-  g_byte_array_set_size (blob, header_len + sizeof nonce + sealed_len);
-
-  ok = aead_crypt (TRUE, sensitive.sensitive.data.buffer, nonce,
-                   blob->data, header_len + sizeof nonce,
-                   plain, plain_len, blob->data + header_len + sizeof nonce,
-                   &sealed_len, error);
-  if (!ok)
-    g_clear_pointer (&blob, g_byte_array_unref);
+  blob = lk_tpm_envelope_seal (sensitive.sensitive.data.buffer, header, header_len,
+                               secret, error);
 
 out:
   gnutls_memset (&sensitive, 0, sizeof sensitive);
-  if (blob == NULL)
-    return NULL;
-  return g_byte_array_free_to_bytes (g_steal_pointer (&blob));
+  return blob;
 }
 
 typedef struct {
-  const guint8 *aad;
-  gsize aad_len;
   TPM2B_NAME srk_name;
   TPM2B_PUBLIC pub;
   TPM2B_PRIVATE priv;
-  const guint8 *nonce;
-  const guint8 *sealed;
-  gsize sealed_len;
+  gsize header_len;
 } Blob;
 
 static gboolean
@@ -259,35 +164,21 @@ parse_blob (const guint8  *data,
 {
   size_t offset = BLOB_MAGIC_SIZE + 1;
 
-  if (len < BLOB_MAGIC_SIZE + 1 || memcmp (data, BLOB_MAGIC, BLOB_MAGIC_SIZE) != 0)
-    {
-      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_BLOB_INVALID,
-                   "Not a latchkey sealed blob");
-      return FALSE;
-    }
-  if (data[BLOB_MAGIC_SIZE] != BLOB_VERSION)
-    {
-      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_BLOB_VERSION,
-                   "Sealed blob version %u is not supported (expected %u)",
-                   data[BLOB_MAGIC_SIZE], BLOB_VERSION);
-      return FALSE;
-    }
+  if (!lk_tpm_envelope_check_prefix (data, len, LK_TPM_SEAL_BLOB_MAGIC, BLOB_VERSION, error))
+    return FALSE;
 
+  /* A truncated envelope is refused here too, before any TPM work. */
   if (Tss2_MU_TPM2B_NAME_Unmarshal (data, len, &offset, &blob->srk_name) != TSS2_RC_SUCCESS ||
       Tss2_MU_TPM2B_PUBLIC_Unmarshal (data, len, &offset, &blob->pub) != TSS2_RC_SUCCESS ||
       Tss2_MU_TPM2B_PRIVATE_Unmarshal (data, len, &offset, &blob->priv) != TSS2_RC_SUCCESS ||
-      len - offset < AEAD_NONCE_SIZE + AEAD_TAG_SIZE)
+      len - offset < LK_TPM_ENVELOPE_NONCE_SIZE + LK_TPM_ENVELOPE_TAG_SIZE)
     {
       g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_BLOB_INVALID,
                    "The sealed blob is truncated or malformed");
       return FALSE;
     }
 
-  blob->nonce = data + offset;
-  blob->aad = data;
-  blob->aad_len = offset + AEAD_NONCE_SIZE;
-  blob->sealed = data + blob->aad_len;
-  blob->sealed_len = len - blob->aad_len;
+  blob->header_len = offset;
   return TRUE;
 }
 
@@ -295,7 +186,7 @@ parse_blob (const guint8  *data,
 static gboolean
 unseal_key (LkTpmContextLocker  *locker,
             const Blob          *blob,
-            guint8               key[AEAD_KEY_SIZE],
+            guint8               key[LK_TPM_ENVELOPE_KEY_SIZE],
             GError             **error)
 {
   ESYS_CONTEXT *esys = lk_tpm_context_get_esys (locker);
@@ -345,14 +236,14 @@ unseal_key (LkTpmContextLocker  *locker,
       ok = lk_tpm_context_check (locker, rc, "Unsealing", error);
     }
 
-  if (ok && data->size != AEAD_KEY_SIZE)
+  if (ok && data->size != LK_TPM_ENVELOPE_KEY_SIZE)
     {
       g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_BLOB_INVALID,
                    "The sealed key has the wrong size");
       ok = FALSE;
     }
   if (ok)
-    memcpy (key, data->buffer, AEAD_KEY_SIZE);
+    memcpy (key, data->buffer, LK_TPM_ENVELOPE_KEY_SIZE);
   if (data != NULL)
     {
       gnutls_memset (data, 0, sizeof *data);
@@ -386,10 +277,9 @@ lk_tpm_unseal (LkTpmContext  *ctx,
 {
   g_autoptr(LkTpmContextLocker) locker = NULL;
   Blob parsed = { 0 };
-  guint8 key[AEAD_KEY_SIZE];
+  guint8 key[LK_TPM_ENVELOPE_KEY_SIZE];
+  GBytes *secret;
   const guint8 *data;
-  guint8 *plain;
-  gsize plain_len;
   gsize len;
   gboolean ok;
 
@@ -409,17 +299,7 @@ lk_tpm_unseal (LkTpmContext  *ctx,
   if (!ok)
     return NULL;
 
-  plain_len = parsed.sealed_len - AEAD_TAG_SIZE;
-  /* One spare byte: g_malloc (0) would return NULL for an empty secret. */
-  plain = g_malloc (plain_len + 1);
-  ok = aead_crypt (FALSE, key, parsed.nonce, parsed.aad, parsed.aad_len,
-                   parsed.sealed, parsed.sealed_len, plain, &plain_len, error);
+  secret = lk_tpm_envelope_open (key, data, len, parsed.header_len, error);
   gnutls_memset (key, 0, sizeof key);
-  if (!ok)
-    {
-      gnutls_memset (plain, 0, parsed.sealed_len - AEAD_TAG_SIZE);
-      g_free (plain);
-      return NULL;
-    }
-  return secret_bytes_take (plain, plain_len);
+  return secret;
 }

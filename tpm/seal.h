@@ -7,6 +7,9 @@
 
 G_BEGIN_DECLS
 
+/* How every blob of lk_tpm_seal() starts, whatever its version. */
+#define LK_TPM_SEAL_BLOB_MAGIC "LKSB"
+
 GBytes *lk_tpm_seal   (LkTpmContext  *ctx,
                        GBytes        *secret,
                        GError       **error);

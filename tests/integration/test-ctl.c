@@ -2,8 +2,11 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
 #include <sysexits.h>
 
+#include "bus-open.h"
+#include "latchkey-names.h"
 #include "testlib.h"
 
 static int
@@ -12,21 +15,42 @@ run_ctl (const char *const *args, char **ret_out, char **ret_err)
   return lk_test_run_built ("latchkeyctl", args, ret_out, ret_err);
 }
 
+static char *
+get_thumbprint (void)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  char *value = NULL;
+
+  g_assert_cmpint (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE,
+                                               "KeyThumbprint", &error, &value), >=, 0);
+  return value;
+}
+
 static void
 test_status_human (void)
 {
-  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("[Device]\nKeyBackend=software\n", NULL);
+  /* A key file belongs to one backend: this one gets a state dir of its own. */
+  g_autofree char *state = lk_test_path ("software-state");
+  g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", state);
+  g_autoptr (LkTestDaemon) daemon = NULL;
+  g_autofree char *thumbprint = NULL;
   const char *args[] = { "status", NULL };
-  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *out = NULL, *err = NULL, *expected = NULL;
 
+  g_assert_cmpint (g_mkdir (state, 0700), ==, 0);
+  daemon = lk_test_daemon_start ("[Device]\nKeyBackend=software\n", state_arg, NULL);
+  thumbprint = get_thumbprint ();
   g_assert_cmpint (run_ctl (args, &out, &err), ==, 0);
   g_assert_cmpstr (err, ==, "");
-  g_assert_cmpstr (out, ==,
-                   "latchkeyd on the system bus\n"
-                   "  Version      " PACKAGE_VERSION "\n"
-                   "  State        unprovisioned\n"
-                   "  Key backend  software\n"
-                   "  Log level    info\n");
+  expected = g_strdup_printf ("latchkeyd on the system bus\n"
+                              "  Version         " PACKAGE_VERSION "\n"
+                              "  State           unprovisioned\n"
+                              "  Key backend     software\n"
+                              "  Key algorithm   ES256\n"
+                              "  Key thumbprint  %s\n"
+                              "  Log level       info\n", thumbprint);
+  g_assert_cmpstr (out, ==, expected);
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
 }
 
@@ -34,6 +58,7 @@ static void
 test_status_json (void)
 {
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("[Daemon]\nLogLevel=notice\n", NULL);
+  g_autofree char *thumbprint = get_thumbprint ();
   const char *args[] = { "status", "--json", NULL };
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -48,8 +73,10 @@ test_status_json (void)
   g_assert_cmpstr (json_object_get_string_member (object, "version"), ==, PACKAGE_VERSION);
   g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "unprovisioned");
   g_assert_cmpstr (json_object_get_string_member (object, "key_backend"), ==, "tpm2");
+  g_assert_cmpstr (json_object_get_string_member (object, "key_algorithm"), ==, "ES256");
+  g_assert_cmpstr (json_object_get_string_member (object, "key_thumbprint"), ==, thumbprint);
   g_assert_cmpstr (json_object_get_string_member (object, "log_level"), ==, "notice");
-  g_assert_cmpuint (json_object_get_size (object), ==, 4);
+  g_assert_cmpuint (json_object_get_size (object), ==, 6);
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
 }
 

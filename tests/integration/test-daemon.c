@@ -8,11 +8,18 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
+
 #include "bus-open.h"
 #include "latchkey-names.h"
 #include "testlib.h"
 
-#define BASIC_CONFIG "[Daemon]\nLogLevel=info\n"
+/*
+ * The daemon's identity on the TPM has tests of its own (test-identity);
+ * here the software backend lets two daemons run at once, which a swtpm,
+ * serving one client at a time, would not.
+ */
+#define BASIC_CONFIG "[Daemon]\nLogLevel=info\n[Device]\nKeyBackend=software\n"
 
 static char *
 get_property (sd_bus *bus, const char *name)
@@ -39,16 +46,27 @@ static void
 test_serves_device (void)
 {
   _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
-  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("[Device]\nKeyBackend=software\n", NULL);
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
   g_autofree char *version = get_property (bus, "Version");
   g_autofree char *state = get_property (bus, "State");
   g_autofree char *backend = get_property (bus, "KeyBackend");
   g_autofree char *level = get_property (bus, "LogLevel");
+  g_autofree char *algorithm = get_property (bus, "KeyAlgorithm");
+  g_autofree char *thumbprint = get_property (bus, "KeyThumbprint");
+  g_autofree char *log = NULL;
 
   g_assert_cmpstr (version, ==, PACKAGE_VERSION);
+  g_assert_cmpstr (algorithm, ==, "ES256");
+  /* base64url of a SHA-256 digest, unpadded. */
+  g_assert_cmpuint (strlen (thumbprint), ==, 43);
+  g_assert_cmpuint (strspn (thumbprint, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), ==, 43);
   g_assert_cmpstr (state, ==, "unprovisioned");
   g_assert_cmpstr (backend, ==, "software");
   g_assert_cmpstr (level, ==, "info");
+
+  /* Nobody ships the software backend by accident. */
+  log = lk_test_daemon_log (daemon);
+  g_assert_nonnull (strstr (log, ": warning: identity: KeyBackend=software keeps the device key in a file"));
 
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   g_assert_false (lk_test_name_has_owner (bus, LK_BUS_NAME));
@@ -60,15 +78,77 @@ test_second_instance_refused (void)
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
   g_autofree char *config = lk_test_write_file ("second.conf", BASIC_CONFIG);
   g_autofree char *config_arg = g_strdup_printf ("--config=%s", config);
-  g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", lk_test_env ("LATCHKEY_TEST_STATE_DIR"));
-  const char *args[] = { config_arg, state_arg, NULL };
+  const char *state_dir = lk_test_env ("LATCHKEY_TEST_STATE_DIR");
+  g_autofree char *state_arg = g_strdup_printf ("--state-dir=%s", state_dir);
+  g_autofree char *other_state = lk_test_path ("other-state");
+  g_autofree char *other_state_arg = g_strdup_printf ("--state-dir=%s", other_state);
+  g_autofree char *expected = NULL;
   g_autofree char *err = NULL;
 
-  g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, 1);
-  g_assert_cmpstr (err, ==, "latchkeyd: io.latchkey.Agent1 is already owned on the system bus: "
-                            "is another latchkeyd running?\n");
+  /* On the same state dir: refused before it touches keys or the bus. */
+  {
+    const char *args[] = { config_arg, state_arg, NULL };
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, 1);
+    expected = g_strdup_printf ("latchkeyd: state directory %s is in use by another latchkeyd\n", state_dir);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_clear_pointer (&err, g_free);
+
+  /* With a state dir of its own: the bus name is taken. */
+  {
+    const char *args[] = { config_arg, other_state_arg, NULL };
+    g_assert_cmpint (g_mkdir (other_state, 0700), ==, 0);
+    g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, 1);
+    /* After the log lines of loading its key. */
+    g_assert_true (g_str_has_suffix (err, "\nlatchkeyd: io.latchkey.Agent1 is already owned on the system bus: "
+                                          "is another latchkeyd running?\n"));
+  }
+
   /* The first one is untouched. */
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+}
+
+/* Reads one datagram from @socket, waiting up to ten seconds. */
+static char *
+receive_notification (GSocket *socket)
+{
+  g_autoptr (GError) error = NULL;
+  char buffer[4096];
+  gssize n;
+
+  g_socket_set_timeout (socket, 10);
+  n = g_socket_receive (socket, buffer, sizeof buffer - 1, NULL, &error);
+  g_assert_no_error (error);
+  buffer[n] = '\0';
+  return g_strdup (buffer);
+}
+
+static void
+test_notifies_systemd (void)
+{
+  g_autofree char *path = lk_test_path ("notify");
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
+                                             G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_autoptr (LkTestDaemon) daemon = NULL;
+  g_autofree char *ready = NULL, *stopping = NULL;
+
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+
+  /* As systemd does for Type=notify: the daemon finds the socket in its environment. */
+  g_setenv ("NOTIFY_SOCKET", path, TRUE);
+  daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
+  g_unsetenv ("NOTIFY_SOCKET");
+
+  ready = receive_notification (socket);
+  g_assert_cmpstr (ready, ==, "READY=1\nSTATUS=Serving");
+  g_subprocess_send_signal (daemon->process, SIGTERM);
+  stopping = receive_notification (socket);
+  g_assert_cmpstr (stopping, ==, "STOPPING=1");
+  g_assert_cmpint (lk_test_wait (daemon->process), ==, 0);
 }
 
 static void
@@ -258,7 +338,8 @@ test_admin_sets_log_level (void)
 
   /* A non-root tester is an admin through its own primary group. */
   g_assert_nonnull (gr);
-  config = g_strdup_printf ("[Daemon]\nLogLevel=warning\nAdminGroup=%s\n", gr->gr_name);
+  config = g_strdup_printf ("[Daemon]\nLogLevel=warning\nAdminGroup=%s\n[Device]\nKeyBackend=software\n",
+                            gr->gr_name);
   daemon = lk_test_daemon_start (config, NULL);
 
   result = call_device_as (-1, "SetLogLevel", "loud");
@@ -313,9 +394,9 @@ test_bus_option (void)
   {
     const char *args[] = { config_arg, state_arg, missing_arg, NULL };
     g_assert_cmpint (run_daemon_expecting_failure (args, &err), ==, 1);
-    expected = g_strdup_printf ("latchkeyd: cannot connect to the unix:path=%s: No such file or directory\n",
+    expected = g_strdup_printf ("\nlatchkeyd: cannot connect to the unix:path=%s: No such file or directory\n",
                                 missing);
-    g_assert_cmpstr (err, ==, expected);
+    g_assert_true (g_str_has_suffix (err, expected));
   }
 }
 
@@ -326,6 +407,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/daemon/serves-device", test_serves_device);
   g_test_add_func ("/daemon/second-instance-refused", test_second_instance_refused);
+  g_test_add_func ("/daemon/notifies-systemd", test_notifies_systemd);
   g_test_add_func ("/daemon/sigint-exits-cleanly", test_sigint_exits_cleanly);
   g_test_add_func ("/daemon/bad-config", test_bad_config);
   g_test_add_func ("/daemon/bad-state-dir", test_bad_state_dir);

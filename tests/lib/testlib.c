@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "bus-open.h"
@@ -40,6 +41,29 @@ lk_test_write_file (const char *name, const char *contents)
   g_file_set_contents (path, contents, -1, &error);
   g_assert_no_error (error);
   return path;
+}
+
+char *
+lk_test_write_file_with_tpm (const char *name, const char *config)
+{
+  g_autofree char *tcti_line = NULL;
+  g_autofree char *full = NULL;
+  const char *device;
+
+  if (strstr (config, "Tcti=") != NULL)
+    return lk_test_write_file (name, config);
+
+  tcti_line = g_strdup_printf ("Tcti=%s\n", lk_test_env ("LATCHKEY_TEST_TCTI"));
+  device = strstr (config, "[Device]\n");
+  if (device == NULL)
+    full = g_strconcat (config, "\n[Device]\n", tcti_line, NULL);
+  else
+    {
+      const char *after = device + strlen ("[Device]\n");
+      g_autofree char *head = g_strndup (config, after - config);
+      full = g_strconcat (head, tcti_line, after, NULL);
+    }
+  return lk_test_write_file (name, full);
 }
 
 int
@@ -122,7 +146,7 @@ lk_test_daemon_start (const char *config, ...)
   const char *arg;
   va_list args;
 
-  daemon->config_path = lk_test_write_file (config_name, config);
+  daemon->config_path = lk_test_write_file_with_tpm (config_name, config);
   daemon->log_path = lk_test_path (log_name);
 
   g_ptr_array_add (argv, lk_test_built ("latchkeyd"));

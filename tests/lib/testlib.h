@@ -21,6 +21,12 @@ char *lk_test_built (const char *name);
 /* Writes @contents to a file in the per-test directory and returns its path. */
 char *lk_test_write_file (const char *name, const char *contents);
 
+/*
+ * Like lk_test_write_file() for a daemon configuration: unless @config
+ * names a TPM (Tcti=), the daemon's TPM is the test's swtpm.
+ */
+char *lk_test_write_file_with_tpm (const char *name, const char *config);
+
 /* Runs @argv to completion; stdout/stderr returned when asked, exit status returned. */
 int lk_test_run (const char *const *argv, char **ret_stdout, char **ret_stderr);
 
@@ -40,8 +46,8 @@ typedef struct {
 } LkTestDaemon;
 
 /*
- * Starts latchkeyd with @config (file contents) on the test's bus and state
- * dir, and waits until it owns its name. Extra command-line arguments may
+ * Starts latchkeyd with @config (file contents, see
+ * lk_test_write_file_with_tpm()) on the test's bus and state dir, and waits until it owns its name. Extra command-line arguments may
  * follow, NULL-terminated.
  */
 LkTestDaemon *lk_test_daemon_start (const char *config, ...) G_GNUC_NULL_TERMINATED;

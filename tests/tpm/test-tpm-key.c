@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
-#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
@@ -60,29 +59,16 @@ sha256 (const char *text,
 }
 
 static void
-assert_signature_valid (LkTpmKey     *key,
-                        const guint8  digest[32],
-                        GBytes       *der_signature)
+assert_signature_valid (LkTpmKey             *key,
+                        const guint8          digest[32],
+                        GBytes               *signature,
+                        LkTpmSignatureFormat  format)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) spki = lk_tpm_key_get_public_der (key, &error);
-  gnutls_datum_t spki_datum;
-  const gnutls_datum_t hash = { (unsigned char *) digest, 32 };
-  gnutls_datum_t sig;
-  gnutls_pubkey_t pubkey;
-  gsize len;
 
   g_assert_no_error (error);
-  spki_datum.data = (unsigned char *) g_bytes_get_data (spki, &len);
-  spki_datum.size = (unsigned) len;
-  sig.data = (unsigned char *) g_bytes_get_data (der_signature, &len);
-  sig.size = (unsigned) len;
-
-  g_assert_cmpint (gnutls_pubkey_init (&pubkey), ==, 0);
-  g_assert_cmpint (gnutls_pubkey_import (pubkey, &spki_datum, GNUTLS_X509_FMT_DER), ==, 0);
-  g_assert_cmpint (gnutls_pubkey_verify_hash2 (pubkey, GNUTLS_SIGN_ECDSA_SHA256, 0,
-                                               &hash, &sig), >=, 0);
-  gnutls_pubkey_deinit (pubkey);
+  lk_test_assert_signature_valid (spki, digest, signature, format);
 }
 
 static void
@@ -143,12 +129,8 @@ test_sign (Fixture       *fixture,
   g_autoptr(LkTpmKey) key = create_saved_key (fixture);
   g_autoptr(GBytes) der = NULL;
   g_autoptr(GBytes) raw = NULL;
-  g_autoptr(GBytes) from_raw = NULL;
   guint8 digest[32];
   guint64 before;
-  const guint8 *rs;
-  gsize len;
-  gnutls_datum_t r, s, encoded;
 
   (void) data;
   sha256 ("latchkey", digest);
@@ -157,34 +139,15 @@ test_sign (Fixture       *fixture,
   der = lk_tpm_key_sign_digest (key, digest, sizeof digest, LK_TPM_SIGNATURE_DER, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (lk_tpm_context_get_command_count (fixture->ctx) - before, ==, 1);
-  assert_signature_valid (key, digest, der);
+  assert_signature_valid (key, digest, der, LK_TPM_SIGNATURE_DER);
 
-  /* JWS form: fixed-size r || s, the same signature once DER-encoded. */
+  /* JWS form: fixed-size r || s. */
   raw = lk_tpm_key_sign_digest (key, digest, sizeof digest, LK_TPM_SIGNATURE_RAW, &error);
   g_assert_no_error (error);
-  rs = g_bytes_get_data (raw, &len);
-  g_assert_cmpuint (len, ==, 64);
-  r = (gnutls_datum_t) { (unsigned char *) rs, 32 };
-  s = (gnutls_datum_t) { (unsigned char *) rs + 32, 32 };
-  g_assert_cmpint (gnutls_encode_rs_value (&encoded, &r, &s), ==, 0);
-  from_raw = g_bytes_new (encoded.data, encoded.size);
-  gnutls_free (encoded.data);
-  assert_signature_valid (key, digest, from_raw);
+  assert_signature_valid (key, digest, raw, LK_TPM_SIGNATURE_RAW);
 
   g_assert_null (lk_tpm_key_sign_digest (key, digest, 20, LK_TPM_SIGNATURE_DER, &error));
   g_assert_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED);
-}
-
-static char *
-base64url (const guint8 *data,
-           gsize         len)
-{
-  g_autofree char *b64 = g_base64_encode (data, len);
-  g_autoptr(GString) out = g_string_new (NULL);
-
-  for (const char *p = b64; *p != '\0' && *p != '='; p++)
-    g_string_append_c (out, *p == '+' ? '-' : *p == '/' ? '_' : *p);
-  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 static void
@@ -196,43 +159,10 @@ test_jwk (Fixture       *fixture,
   g_autoptr(JsonObject) jwk = lk_tpm_key_get_jwk (key);
   g_autoptr(GBytes) spki = lk_tpm_key_get_public_der (key, &error);
   g_autofree char *thumbprint = lk_tpm_key_get_jwk_thumbprint (key, &error);
-  g_autofree char *canonical = NULL;
-  g_autofree char *expected = NULL;
-  g_autofree char *x = NULL;
-  g_autofree char *y = NULL;
-  gnutls_pubkey_t pubkey;
-  gnutls_datum_t spki_datum, gx, gy;
-  gnutls_ecc_curve_t curve;
-  guint8 digest[32];
-  gsize len;
 
   (void) data;
   g_assert_no_error (error);
-  g_assert_cmpstr (json_object_get_string_member (jwk, "kty"), ==, "EC");
-  g_assert_cmpstr (json_object_get_string_member (jwk, "crv"), ==, "P-256");
-
-  /* The coordinates are those of the SPKI. */
-  spki_datum.data = (unsigned char *) g_bytes_get_data (spki, &len);
-  spki_datum.size = (unsigned) len;
-  g_assert_cmpint (gnutls_pubkey_init (&pubkey), ==, 0);
-  g_assert_cmpint (gnutls_pubkey_import (pubkey, &spki_datum, GNUTLS_X509_FMT_DER), ==, 0);
-  g_assert_cmpint (gnutls_pubkey_export_ecc_raw2 (pubkey, &curve, &gx, &gy,
-                                                  GNUTLS_EXPORT_FLAG_NO_LZ), ==, 0);
-  g_assert_cmpint (curve, ==, GNUTLS_ECC_CURVE_SECP256R1);
-  x = base64url (gx.data, gx.size);
-  y = base64url (gy.data, gy.size);
-  gnutls_free (gx.data);
-  gnutls_free (gy.data);
-  gnutls_pubkey_deinit (pubkey);
-  g_assert_cmpstr (json_object_get_string_member (jwk, "x"), ==, x);
-  g_assert_cmpstr (json_object_get_string_member (jwk, "y"), ==, y);
-  g_assert_cmpuint (strlen (x), ==, 43);
-
-  /* RFC 7638 §3.1, computed independently. */
-  canonical = g_strdup_printf ("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
-  sha256 (canonical, digest);
-  expected = base64url (digest, sizeof digest);
-  g_assert_cmpstr (thumbprint, ==, expected);
+  lk_test_assert_jwk_matches (jwk, thumbprint, spki);
 }
 
 static void
@@ -260,20 +190,6 @@ assert_load_fails (Fixture    *fixture,
   g_assert_cmpmem (after, after_len, contents, len);
 }
 
-static char *
-pem_wrap (const guint8 *der,
-          gsize         len)
-{
-  const gnutls_datum_t datum = { (unsigned char *) der, (unsigned) len };
-  gnutls_datum_t pem;
-  char *text;
-
-  g_assert_cmpint (gnutls_pem_base64_encode2 ("TSS2 PRIVATE KEY", &datum, &pem), ==, 0);
-  text = g_strndup ((const char *) pem.data, pem.size);
-  gnutls_free (pem.data);
-  return text;
-}
-
 static void
 test_corrupt (Fixture       *fixture,
               gconstpointer  data)
@@ -292,12 +208,12 @@ test_corrupt (Fixture       *fixture,
   pem = (gnutls_datum_t) { (unsigned char *) good, (unsigned) good_len };
   g_assert_cmpint (gnutls_pem_base64_decode2 ("TSS2 PRIVATE KEY", &pem, &der), ==, 0);
 
-  truncated_der = pem_wrap (der.data, der.size - 7);
+  truncated_der = lk_test_pem_wrap ("TSS2 PRIVATE KEY", der.data, der.size - 7);
   /* The TPM2B size of the public area: SEQUENCE header (3), type OID (8),
    * emptyAuth (5), parent (7), pubkey OCTET STRING header (2). */
   g_assert_cmpuint (der.data[23], ==, 0x04);
   der.data[25] ^= 0x40;
-  bad_area = pem_wrap (der.data, der.size);
+  bad_area = lk_test_pem_wrap ("TSS2 PRIVATE KEY", der.data, der.size);
   gnutls_free (der.data);
 
   assert_load_fails (fixture, "", 0, LK_TPM_ERROR_KEY_FILE_CORRUPT);
@@ -372,7 +288,7 @@ test_lost_connection (Fixture       *fixture,
   lk_test_swtpm_restart ();
   signature = lk_tpm_key_sign_digest (key, digest, 32, LK_TPM_SIGNATURE_DER, &error);
   g_assert_no_error (error);
-  assert_signature_valid (key, digest, signature);
+  assert_signature_valid (key, digest, signature, LK_TPM_SIGNATURE_DER);
 }
 
 typedef struct {

@@ -30,16 +30,6 @@ fixture_tear_down (Fixture       *fixture,
 }
 
 static GBytes *
-random_secret (gsize len)
-{
-  guint8 *data = g_malloc (len + 1);
-
-  for (gsize i = 0; i < len; i++)
-    data[i] = (guint8) g_random_int ();
-  return g_bytes_new_take (data, len);
-}
-
-static GBytes *
 seal (Fixture *fixture,
       GBytes  *secret)
 {
@@ -74,7 +64,7 @@ test_round_trip (Fixture       *fixture,
   (void) data;
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
-      g_autoptr(GBytes) secret = random_secret (sizes[i]);
+      g_autoptr(GBytes) secret = lk_test_random_bytes (sizes[i]);
       g_autoptr(GBytes) blob = seal (fixture, secret);
       g_autoptr(GBytes) again = seal (fixture, secret);
       g_autoptr(GBytes) unsealed = NULL;
@@ -93,7 +83,7 @@ static void
 test_command_count (Fixture       *fixture,
                     gconstpointer  data)
 {
-  g_autoptr(GBytes) secret = random_secret (64);
+  g_autoptr(GBytes) secret = lk_test_random_bytes (64);
   g_autoptr(GBytes) blob = seal (fixture, secret);
   g_autoptr(GError) error = NULL;
   guint64 before;
@@ -154,7 +144,7 @@ static void
 test_tampered (Fixture       *fixture,
                gconstpointer  data)
 {
-  g_autoptr(GBytes) secret = random_secret (100);
+  g_autoptr(GBytes) secret = lk_test_random_bytes (100);
   g_autoptr(GBytes) blob = seal (fixture, secret);
   Layout layout = blob_layout (blob);
   gsize len;
@@ -192,7 +182,7 @@ static void
 test_truncated (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(GBytes) secret = random_secret (100);
+  g_autoptr(GBytes) secret = lk_test_random_bytes (100);
   g_autoptr(GBytes) blob = seal (fixture, secret);
   Layout layout = blob_layout (blob);
   gsize len;
@@ -211,7 +201,7 @@ static void
 test_version (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autoptr(GBytes) secret = random_secret (10);
+  g_autoptr(GBytes) secret = lk_test_random_bytes (10);
   g_autoptr(GBytes) blob = seal (fixture, secret);
   gsize len = g_bytes_get_size (blob);
   g_autofree guint8 *copy = g_memdup2 (g_bytes_get_data (blob, NULL), len);
@@ -227,7 +217,7 @@ test_other_tpm (Fixture       *fixture,
                 gconstpointer  data)
 {
   g_autoptr(LkTestSwtpm) other = lk_test_swtpm_new ();
-  g_autoptr(GBytes) secret = random_secret (100);
+  g_autoptr(GBytes) secret = lk_test_random_bytes (100);
   g_autoptr(GBytes) blob = NULL;
 
   (void) data;

@@ -9,6 +9,8 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 
 struct _LkTestSwtpm {
   char *state_dir;
@@ -272,4 +274,142 @@ lk_test_swtpm_free (LkTestSwtpm *self)
   g_free (self->state_dir);
   g_free (self->tcti);
   g_free (self);
+}
+
+GBytes *
+lk_test_random_bytes (gsize len)
+{
+  guint8 *data = g_malloc (len + 1);
+
+  g_assert_cmpint (gnutls_rnd (GNUTLS_RND_NONCE, data, len), ==, 0);
+  return g_bytes_new_take (data, len);
+}
+
+char *
+lk_test_pem_wrap (const char   *label,
+                  const guint8 *der,
+                  gsize         len)
+{
+  const gnutls_datum_t datum = { (unsigned char *) der, (unsigned) len };
+  gnutls_datum_t pem;
+  char *text;
+
+  g_assert_cmpint (gnutls_pem_base64_encode2 (label, &datum, &pem), ==, 0);
+  text = g_strndup ((const char *) pem.data, pem.size);
+  gnutls_free (pem.data);
+  return text;
+}
+
+static gnutls_pubkey_t
+import_spki (GBytes *spki)
+{
+  gnutls_pubkey_t pubkey;
+  gsize len;
+  const gnutls_datum_t der = {
+    (unsigned char *) g_bytes_get_data (spki, &len), (unsigned) len
+  };
+
+  g_assert_cmpint (gnutls_pubkey_init (&pubkey), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import (pubkey, &der, GNUTLS_X509_FMT_DER), ==, 0);
+  return pubkey;
+}
+
+/**
+ * lk_test_assert_signature_valid:
+ * @spki: the DER SubjectPublicKeyInfo to verify with
+ * @format: %LK_TPM_SIGNATURE_RAW signatures must be r || s, 32 bytes each
+ */
+void
+lk_test_assert_signature_valid (GBytes               *spki,
+                                const guint8          digest[32],
+                                GBytes               *signature,
+                                LkTpmSignatureFormat  format)
+{
+  gnutls_pubkey_t pubkey = import_spki (spki);
+  const gnutls_datum_t hash = { (unsigned char *) digest, 32 };
+  gsize len;
+  const guint8 *data = g_bytes_get_data (signature, &len);
+  gnutls_datum_t der = { (unsigned char *) data, (unsigned) len };
+
+  if (format == LK_TPM_SIGNATURE_RAW)
+    {
+      const gnutls_datum_t r = { (unsigned char *) data, 32 };
+      const gnutls_datum_t s = { (unsigned char *) data + 32, 32 };
+
+      g_assert_cmpuint (len, ==, 64);
+      g_assert_cmpint (gnutls_encode_rs_value (&der, &r, &s), ==, 0);
+    }
+  g_assert_cmpint (gnutls_pubkey_verify_hash2 (pubkey, GNUTLS_SIGN_ECDSA_SHA256, 0,
+                                               &hash, &der), >=, 0);
+  if (format == LK_TPM_SIGNATURE_RAW)
+    gnutls_free (der.data);
+  gnutls_pubkey_deinit (pubkey);
+}
+
+/* RFC 7515 §2, written apart from the code under test. */
+static char *
+base64url (const guint8 *data,
+           gsize         len)
+{
+  g_autofree char *b64 = g_base64_encode (data, len);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (const char *p = b64; *p != '\0' && *p != '='; p++)
+    g_string_append_c (out, *p == '+' ? '-' : *p == '/' ? '_' : *p);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* A JWK coordinate: 32 bytes whatever its value (RFC 7518 §6.2.1.2). */
+static char *
+coordinate (const gnutls_datum_t *value)
+{
+  guint8 padded[32] = { 0 };
+
+  g_assert_cmpuint (value->size, <=, sizeof padded);
+  memcpy (padded + sizeof padded - value->size, value->data, value->size);
+  return base64url (padded, sizeof padded);
+}
+
+/**
+ * lk_test_assert_jwk_matches:
+ *
+ * Checks that @jwk is the EC JWK of @spki, with the members RFC 7638 hashes
+ * and no others, and that @thumbprint is its RFC 7638 thumbprint.
+ */
+void
+lk_test_assert_jwk_matches (JsonObject *jwk,
+                            const char *thumbprint,
+                            GBytes     *spki)
+{
+  gnutls_pubkey_t pubkey = import_spki (spki);
+  gnutls_ecc_curve_t curve;
+  gnutls_datum_t gx, gy;
+  g_autofree char *x = NULL;
+  g_autofree char *y = NULL;
+  g_autofree char *canonical = NULL;
+  g_autofree char *expected = NULL;
+  guint8 digest[32];
+
+  g_assert_cmpint (gnutls_pubkey_export_ecc_raw2 (pubkey, &curve, &gx, &gy,
+                                                  GNUTLS_EXPORT_FLAG_NO_LZ), ==, 0);
+  g_assert_cmpint (curve, ==, GNUTLS_ECC_CURVE_SECP256R1);
+  x = coordinate (&gx);
+  y = coordinate (&gy);
+  gnutls_free (gx.data);
+  gnutls_free (gy.data);
+  gnutls_pubkey_deinit (pubkey);
+
+  g_assert_cmpuint (json_object_get_size (jwk), ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (jwk, "kty"), ==, "EC");
+  g_assert_cmpstr (json_object_get_string_member (jwk, "crv"), ==, "P-256");
+  g_assert_cmpstr (json_object_get_string_member (jwk, "x"), ==, x);
+  g_assert_cmpstr (json_object_get_string_member (jwk, "y"), ==, y);
+
+  /* RFC 7638 §3.1: the thumbprint of this very JWK. */
+  canonical = g_strdup_printf ("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+                               x, y);
+  g_assert_cmpint (gnutls_hash_fast (GNUTLS_DIG_SHA256, canonical, strlen (canonical),
+                                     digest), ==, 0);
+  expected = base64url (digest, sizeof digest);
+  g_assert_cmpstr (thumbprint, ==, expected);
 }

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "tpm/p256.h"
 
 G_BEGIN_DECLS
 
@@ -30,5 +33,18 @@ char       *lk_test_run               (const char * const *argv,
                                        GError      **error);
 char       *lk_test_make_tmp_dir      (void);
 void        lk_test_remove_tree       (const char   *path);
+
+/* Checks of what the TPM layer and the keystores make, by GnuTLS alone. */
+GBytes     *lk_test_random_bytes      (gsize                  len);
+char       *lk_test_pem_wrap          (const char            *label,
+                                       const guint8          *der,
+                                       gsize                  len);
+void        lk_test_assert_signature_valid (GBytes               *spki,
+                                            const guint8          digest[32],
+                                            GBytes               *signature,
+                                            LkTpmSignatureFormat  format);
+void        lk_test_assert_jwk_matches (JsonObject           *jwk,
+                                        const char           *thumbprint,
+                                        GBytes               *spki);
 
 G_END_DECLS

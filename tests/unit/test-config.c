@@ -73,7 +73,7 @@ test_defaults (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (config->log_level, ==, LK_LOG_INFO);
   g_assert_null (config->admin_group);
-  g_assert_cmpint (config->key_backend, ==, LK_KEY_BACKEND_TPM2);
+  g_assert_cmpint (config->key_backend, ==, LK_KEYSTORE_TPM2);
 }
 
 static void
@@ -88,7 +88,7 @@ test_values (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (config->log_level, ==, LK_LOG_DEBUG);
   g_assert_cmpstr (config->admin_group, ==, "wheel");
-  g_assert_cmpint (config->key_backend, ==, LK_KEY_BACKEND_SOFTWARE);
+  g_assert_cmpint (config->key_backend, ==, LK_KEYSTORE_SOFTWARE);
   g_assert_cmpstr (lk_key_backend_to_string (config->key_backend), ==, "software");
 }
 
