@@ -125,8 +125,30 @@ lk_authz_permits (LkPermission permission, uid_t uid)
   return FALSE;
 }
 
+/*
+ * Properties.GetAll calls every property getter with the same message:
+ * the caller is asked of the bus once per message, not once per property.
+ */
+static struct {
+  char *sender;
+  uint64_t cookie;
+  LkCaller *caller;
+} last_query;
+
+static LkCaller *
+caller_copy (const LkCaller *caller)
+{
+  LkCaller *copy = g_new0 (LkCaller, 1);
+
+  copy->uid = caller->uid;
+  copy->pid = caller->pid;
+  copy->unit = g_strdup (caller->unit);
+  copy->sender = g_strdup (caller->sender);
+  return copy;
+}
+
 static int
-query_caller (sd_bus_message *m, LkCaller **ret_caller)
+query_caller_uncached (sd_bus_message *m, LkCaller **ret_caller)
 {
   _cleanup_ (sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
   g_autoptr (LkCaller) caller = g_new0 (LkCaller, 1);
@@ -153,6 +175,34 @@ query_caller (sd_bus_message *m, LkCaller **ret_caller)
   caller->sender = g_strdup (sd_bus_message_get_sender (m));
 
   *ret_caller = g_steal_pointer (&caller);
+  return 0;
+}
+
+static int
+query_caller (sd_bus_message *m, LkCaller **ret_caller)
+{
+  const char *sender = sd_bus_message_get_sender (m);
+  uint64_t cookie = 0;
+  LkCaller *caller = NULL;
+  int r;
+
+  if (sd_bus_message_get_cookie (m, &cookie) >= 0 && sender != NULL && last_query.caller != NULL
+      && last_query.cookie == cookie && g_strcmp0 (last_query.sender, sender) == 0)
+    {
+      *ret_caller = caller_copy (last_query.caller);
+      return 0;
+    }
+
+  r = query_caller_uncached (m, &caller);
+  if (r < 0)
+    return r;
+
+  g_free (last_query.sender);
+  g_clear_pointer (&last_query.caller, lk_caller_free);
+  last_query.sender = g_strdup (sender);
+  last_query.cookie = cookie;
+  last_query.caller = caller_copy (caller);
+  *ret_caller = caller;
   return 0;
 }
 
