@@ -126,14 +126,15 @@ lk_authz_permits (LkPermission permission, uid_t uid)
 }
 
 /*
- * Properties.GetAll calls every property getter with the same message:
- * the caller is asked of the bus once per message, not once per property.
+ * What the bus says of a connection (uid and pid from SO_PEERCRED at
+ * connect time) does not change while it lives, and unique names are never
+ * reused: each caller is asked of the bus once, and forgotten when its
+ * connection goes (NameOwnerChanged). Bounded, so a flood of short-lived
+ * connections costs a refill, not memory.
  */
-static struct {
-  char *sender;
-  uint64_t cookie;
-  LkCaller *caller;
-} last_query;
+#define CALLER_CACHE_MAX 1024
+
+static GHashTable *callers;  /* unique name → LkCaller */
 
 static LkCaller *
 caller_copy (const LkCaller *caller)
@@ -145,6 +146,27 @@ caller_copy (const LkCaller *caller)
   copy->unit = g_strdup (caller->unit);
   copy->sender = g_strdup (caller->sender);
   return copy;
+}
+
+static int
+on_name_owner_changed (sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+  const char *name, *old_owner, *new_owner;
+
+  if (sd_bus_message_read (m, "sss", &name, &old_owner, &new_owner) < 0)
+    return 0;
+  if (callers != NULL && *new_owner == '\0')
+    g_hash_table_remove (callers, name);
+  return 0;
+}
+
+int
+lk_authz_watch_bus (sd_bus *bus)
+{
+  if (callers == NULL)
+    callers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) lk_caller_free);
+  return sd_bus_match_signal (bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                              "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL);
 }
 
 static int
@@ -182,14 +204,15 @@ static int
 query_caller (sd_bus_message *m, LkCaller **ret_caller)
 {
   const char *sender = sd_bus_message_get_sender (m);
-  uint64_t cookie = 0;
+  LkCaller *cached = NULL;
   LkCaller *caller = NULL;
   int r;
 
-  if (sd_bus_message_get_cookie (m, &cookie) >= 0 && sender != NULL && last_query.caller != NULL
-      && last_query.cookie == cookie && g_strcmp0 (last_query.sender, sender) == 0)
+  if (callers != NULL && sender != NULL)
+    cached = g_hash_table_lookup (callers, sender);
+  if (cached != NULL)
     {
-      *ret_caller = caller_copy (last_query.caller);
+      *ret_caller = caller_copy (cached);
       return 0;
     }
 
@@ -197,11 +220,12 @@ query_caller (sd_bus_message *m, LkCaller **ret_caller)
   if (r < 0)
     return r;
 
-  g_free (last_query.sender);
-  g_clear_pointer (&last_query.caller, lk_caller_free);
-  last_query.sender = g_strdup (sender);
-  last_query.cookie = cookie;
-  last_query.caller = caller_copy (caller);
+  if (callers != NULL && sender != NULL)
+    {
+      if (g_hash_table_size (callers) >= CALLER_CACHE_MAX)
+        g_hash_table_remove_all (callers);
+      g_hash_table_insert (callers, g_strdup (sender), caller_copy (caller));
+    }
   *ret_caller = caller;
   return 0;
 }

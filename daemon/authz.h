@@ -29,6 +29,13 @@ typedef struct {
 void lk_caller_free (LkCaller *caller);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkCaller, lk_caller_free)
 
+/*
+ * Follows connections leaving @bus, so that what is known of a caller is
+ * forgotten with its connection. Until called, callers are asked of the
+ * bus at every call.
+ */
+int lk_authz_watch_bus (sd_bus *bus);
+
 /* The permission @interface.@member needs; FALSE when it is not in the table. */
 gboolean lk_authz_lookup (const char *interface, const char *member, LkPermission *ret_permission);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "authz.h"
 #include "bus-open.h"
 #include "bus-source.h"
 #include "daemon.h"
@@ -102,6 +103,14 @@ lk_daemon_start (LkDaemon *daemon,
   if (r < 0)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot connect to the %s: %s",
+                   where, g_strerror (-r));
+      return FALSE;
+    }
+
+  r = lk_authz_watch_bus (bus);
+  if (r < 0)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot follow callers on the %s: %s",
                    where, g_strerror (-r));
       return FALSE;
     }
