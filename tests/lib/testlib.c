@@ -209,3 +209,58 @@ lk_test_daemon_free (LkTestDaemon *daemon)
   g_free (daemon->config_path);
   g_free (daemon);
 }
+
+LkTestPeer *
+lk_test_peer_start (const char *kind, const char *name, const char *arg)
+{
+  g_autofree char *script = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "peer", NULL);
+  g_autofree char *dir = lk_test_path (name);
+  const char *argv[] = { script, kind, dir, arg, NULL };
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autoptr (GError) error = NULL;
+  LkTestPeer *peer = g_new0 (LkTestPeer, 1);
+  char *line;
+
+  peer->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  peer->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                     &error);
+  g_assert_no_error (error);
+
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
+  while ((line = g_data_input_stream_read_line (out, NULL, NULL, &error)) != NULL)
+    {
+      char *equals = strchr (line, '=');
+
+      if (g_str_equal (line, "READY"))
+        {
+          g_free (line);
+          return peer;
+        }
+      if (equals != NULL)
+        g_hash_table_insert (peer->facts, g_strndup (line, equals - line), g_strdup (equals + 1));
+      g_free (line);
+    }
+  g_error ("tests/peer %s did not start: %s", kind, error ? error->message : "it exited");
+}
+
+const char *
+lk_test_peer_get (LkTestPeer *peer, const char *key)
+{
+  const char *value = g_hash_table_lookup (peer->facts, key);
+
+  if (value == NULL)
+    g_error ("the peer told no %s", key);
+  return value;
+}
+
+void
+lk_test_peer_free (LkTestPeer *peer)
+{
+  if (peer == NULL)
+    return;
+  g_output_stream_close (g_subprocess_get_stdin_pipe (peer->process), NULL, NULL);
+  lk_test_wait (peer->process);
+  g_object_unref (peer->process);
+  g_hash_table_unref (peer->facts);
+  g_free (peer);
+}

@@ -61,5 +61,18 @@ char *lk_test_daemon_log (LkTestDaemon *daemon);
 void lk_test_daemon_free (LkTestDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestDaemon, lk_test_daemon_free)
 
+/* A peer started by tests/peer, stopped when freed. */
+typedef struct {
+  GSubprocess *process;
+  GHashTable *facts;
+} LkTestPeer;
+
+/* Starts tests/peer @kind in the per-test directory @name, with @arg (or NULL). */
+LkTestPeer *lk_test_peer_start (const char *kind, const char *name, const char *arg);
+/* A fact the peer printed, e.g. "OIDC_ISSUER"; aborts when it has none. */
+const char *lk_test_peer_get (LkTestPeer *peer, const char *key);
+void lk_test_peer_free (LkTestPeer *peer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestPeer, lk_test_peer_free)
+
 /* Waits for @process to exit and returns its exit status (-1 if it died on a signal). */
 int lk_test_wait (GSubprocess *process);
