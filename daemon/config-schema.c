@@ -42,6 +42,19 @@ find_key (const LkConfigKey *schema, gsize n_keys, const char *group, const char
 }
 
 static gboolean
+check_uint (const char *path, const LkConfigKey *spec, const char *value, GError **error)
+{
+  if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, NULL, NULL))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
+                   "%s: [%s] %s: “%s” is not an integer between %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
+                   path, spec->group, spec->key, value, spec->min, spec->max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
 check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
@@ -78,17 +91,19 @@ check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **e
       return TRUE;
 
     case LK_CONFIG_UINT:
-      {
-        guint64 number;
+      return check_uint (path, spec, value, error);
 
-        if (!g_ascii_string_to_unsigned (value, 10, spec->min, spec->max, &number, NULL))
-          {
-            g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
-                         "%s: [%s] %s: “%s” is not an integer between %" G_GUINT64_FORMAT
-                         " and %" G_GUINT64_FORMAT,
-                         path, spec->group, spec->key, value, spec->min, spec->max);
+    case LK_CONFIG_UINT_LIST:
+      {
+        g_auto (GStrv) items = NULL;
+
+        if (*g_strstrip (value) == '\0')
+          return TRUE;
+        items = g_strsplit (value, ",", -1);
+
+        for (gsize i = 0; items[i] != NULL; i++)
+          if (!check_uint (path, spec, g_strstrip (items[i]), error))
             return FALSE;
-          }
         return TRUE;
       }
 
@@ -106,6 +121,26 @@ check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **e
     }
 
   g_assert_not_reached ();
+}
+
+GArray *
+lk_config_get_uint_list (GKeyFile *kf, const char *group, const char *key)
+{
+  g_autofree char *value = g_key_file_get_string (kf, group, key, NULL);
+  GArray *numbers = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_auto (GStrv) items = NULL;
+
+  if (value == NULL || *g_strstrip (value) == '\0')
+    return numbers;
+  items = g_strsplit (value, ",", -1);
+  for (gsize i = 0; items[i] != NULL; i++)
+    {
+      guint64 number = 0;
+
+      g_ascii_string_to_unsigned (g_strstrip (items[i]), 10, 0, G_MAXUINT64, &number, NULL);
+      g_array_append_val (numbers, number);
+    }
+  return numbers;
 }
 
 GKeyFile *

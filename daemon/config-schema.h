@@ -14,6 +14,7 @@ typedef enum {
   LK_CONFIG_BOOLEAN,
   LK_CONFIG_UINT,
   LK_CONFIG_CHOICE,
+  LK_CONFIG_UINT_LIST,   /* comma-separated, each within min..max */
 } LkConfigType;
 
 typedef struct {
@@ -22,7 +23,7 @@ typedef struct {
   LkConfigType type;
   /* LK_CONFIG_CHOICE: the accepted values, NULL-terminated. */
   const char *const *choices;
-  /* LK_CONFIG_UINT: the accepted range. */
+  /* LK_CONFIG_UINT, LK_CONFIG_UINT_LIST: the accepted range. */
   guint64 min, max;
 } LkConfigKey;
 
@@ -31,6 +32,12 @@ typedef struct {
  * LK_ERROR_CONFIG and name the file and either the line, or the group and
  * key, and what is wrong.
  */
+/*
+ * The values of an LK_CONFIG_UINT_LIST key that lk_config_schema_load()
+ * accepted; an empty array when the key is absent or empty.
+ */
+GArray *lk_config_get_uint_list (GKeyFile *kf, const char *group, const char *key);
+
 GKeyFile *lk_config_schema_load (const char *path,
                                  const LkConfigKey *schema,
                                  gsize n_keys,

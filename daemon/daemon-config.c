@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "config-schema.h"
+#include "error.h"
 #include "daemon-config.h"
 #include "tpm/context.h"
 
@@ -17,6 +18,7 @@ static const LkConfigKey schema[] = {
   { "Daemon", "AdminGroup", LK_CONFIG_STRING },
   { "Device", "KeyBackend", LK_CONFIG_CHOICE, key_backend_names },
   { "Device", "Tcti",       LK_CONFIG_STRING },
+  { "Device", "SealPcrs",   LK_CONFIG_UINT_LIST, NULL, 0, 23 },
 };
 
 static guint
@@ -34,6 +36,7 @@ lk_config_load (const char *path, GError **error)
   g_autoptr (LkConfig) config = g_new0 (LkConfig, 1);
   g_autoptr (GKeyFile) kf = NULL;
   g_autofree char *value = NULL;
+  g_autoptr (GArray) pcrs = NULL;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -60,6 +63,20 @@ lk_config_load (const char *path, GError **error)
   if (config->tcti == NULL)
     config->tcti = g_strdup (LK_TPM_DEFAULT_TCTI);
 
+  pcrs = lk_config_get_uint_list (kf, "Device", "SealPcrs");
+  config->seal_pcrs = g_byte_array_new ();
+  for (guint i = 0; i < pcrs->len; i++)
+    {
+      guint8 pcr = (guint8) g_array_index (pcrs, guint64, i);
+      g_byte_array_append (config->seal_pcrs, &pcr, 1);
+    }
+  /* Only a TPM can tie a secret to the boot chain. */
+  if (config->seal_pcrs->len > 0 && config->key_backend != LK_KEYSTORE_TPM2)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Device] SealPcrs: needs KeyBackend=tpm2", path);
+      return NULL;
+    }
+
   return g_steal_pointer (&config);
 }
 
@@ -71,6 +88,8 @@ lk_config_free (LkConfig *config)
   g_free (config->path);
   g_free (config->admin_group);
   g_free (config->tcti);
+  if (config->seal_pcrs != NULL)
+    g_byte_array_unref (config->seal_pcrs);
   g_free (config);
 }
 

@@ -13,6 +13,7 @@ typedef struct {
   char *admin_group;          /* [Daemon] AdminGroup, NULL when unset */
   LkKeystoreBackend key_backend;  /* [Device] KeyBackend */
   char *tcti;                     /* [Device] Tcti */
+  GByteArray *seal_pcrs;          /* [Device] SealPcrs, empty for none */
 } LkConfig;
 
 LkConfig *lk_config_load (const char *path, GError **error);

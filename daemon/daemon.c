@@ -72,8 +72,20 @@ lk_daemon_load_identity (LkDaemon *daemon, GError **error)
                 daemon->state_dir);
 
   keystore = lk_keystore_open (backend, daemon->state_dir, daemon->config->tcti, error);
-  if (keystore == NULL || !lk_keystore_ensure_device_key (keystore, &created, error))
+  if (keystore == NULL
+      || !lk_keystore_set_seal_pcrs (keystore, daemon->config->seal_pcrs->data, daemon->config->seal_pcrs->len,
+                                     error)
+      || !lk_keystore_ensure_device_key (keystore, &created, error))
     return FALSE;
+  if (daemon->config->seal_pcrs->len > 0)
+    {
+      g_autoptr (GString) list = g_string_new (NULL);
+
+      for (guint i = 0; i < daemon->config->seal_pcrs->len; i++)
+        g_string_append_printf (list, "%s%u", i ? ", " : "", daemon->config->seal_pcrs->data[i]);
+      lk_info ("identity", "secrets are sealed to PCRs %s: changing them makes sealed secrets unrecoverable",
+               list->str);
+    }
   daemon->key_thumbprint = lk_keystore_get_jwk_thumbprint (keystore, error);
   if (daemon->key_thumbprint == NULL)
     return FALSE;

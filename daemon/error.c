@@ -20,6 +20,8 @@ static const struct {
   { LK_ERROR_BUS,           LK_DBUS_ERROR_PREFIX "Bus" },
   { LK_ERROR_NETWORK,       LK_DBUS_ERROR_PREFIX "Network" },
   { LK_ERROR_PROTOCOL,      LK_DBUS_ERROR_PREFIX "Protocol" },
+  { LK_ERROR_DENIED,        LK_DBUS_ERROR_PREFIX "Denied" },
+  { LK_ERROR_EXPIRED,       LK_DBUS_ERROR_PREFIX "Expired" },
 };
 
 const char *

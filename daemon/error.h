@@ -19,6 +19,8 @@ typedef enum {
   LK_ERROR_BUS,
   LK_ERROR_NETWORK,
   LK_ERROR_PROTOCOL,
+  LK_ERROR_DENIED,
+  LK_ERROR_EXPIRED,
 } LkError;
 
 GQuark lk_error_quark (void);

@@ -164,11 +164,12 @@ JSON
     NODE_PEER_CA="$dir/ca.pem"
 }
 
-# peers_start_oidc DIR [CLIENTS]: a real OpenID provider (node-oidc-provider)
-# over HTTPS. CLIENTS is a JSON array of client metadata. Sets OIDC_ISSUER
-# and OIDC_CA.
+# peers_start_oidc DIR [CLIENTS [DEVICE_CODE_TTL]]: a real OpenID provider
+# (node-oidc-provider) over HTTPS. CLIENTS is a JSON array of client
+# metadata; device codes live DEVICE_CODE_TTL seconds (600). Sets
+# OIDC_ISSUER and OIDC_CA.
 peers_start_oidc() {
-    peers_start_node "$1" provider.mjs ", \"clients\": ${2:-[]}"
+    peers_start_node "$1" provider.mjs ", \"clients\": ${2:-[]}, \"deviceCodeTtl\": ${3:-600}"
     OIDC_ISSUER=$NODE_PEER_URL
     OIDC_CA=$NODE_PEER_CA
 }

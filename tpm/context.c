@@ -375,8 +375,12 @@ lk_tpm_context_check (LkTpmContextLocker  *locker,
     }
   else if (lk_tpm_rc_code (rc) == TPM2_RC_LOCKOUT)
     {
+      /* latchkey makes its objects noDA: this one was made elsewhere. */
       g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_LOCKOUT,
-                   "%s: the TPM is in dictionary-attack lockout: %s",
+                   "%s: the TPM is in dictionary-attack lockout after too many wrong "
+                   "authorization values, and refuses objects not exempt from it "
+                   "(noDA) until its recovery time has passed or the lockout is "
+                   "cleared (tpm2_dictionarylockout --clear-lockout): %s",
                    what, Tss2_RC_Decode (rc));
     }
   else

@@ -61,21 +61,27 @@ aead_crypt (gboolean        encrypt,
 /**
  * lk_tpm_envelope_check_prefix:
  * @magic: 4 characters
+ * @max_version: the newest version the caller reads; versions start at 1
+ * @ret_version: (out) (optional): the blob's version
  *
- * Returns: %TRUE if @blob starts with @magic and @version; otherwise
- *   %FALSE with %LK_TPM_ERROR_BLOB_INVALID or %LK_TPM_ERROR_BLOB_VERSION
+ * Returns: %TRUE if @blob starts with @magic and a version from 1 to
+ *   @max_version; otherwise %FALSE with %LK_TPM_ERROR_BLOB_INVALID or
+ *   %LK_TPM_ERROR_BLOB_VERSION
  */
 gboolean
 lk_tpm_envelope_check_prefix (const guint8  *blob,
                               gsize          blob_len,
                               const char    *magic,
-                              guint8         version,
+                              guint8         max_version,
+                              guint8        *ret_version,
                               GError       **error)
 {
   gsize magic_len;
+  guint8 version;
 
   g_return_val_if_fail (blob != NULL || blob_len == 0, FALSE);
   g_return_val_if_fail (magic != NULL, FALSE);
+  g_return_val_if_fail (max_version >= 1, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   magic_len = strlen (magic);
@@ -85,13 +91,16 @@ lk_tpm_envelope_check_prefix (const guint8  *blob,
                    "Not a latchkey sealed blob");
       return FALSE;
     }
-  if (blob[magic_len] != version)
+  version = blob[magic_len];
+  if (version < 1 || version > max_version)
     {
       g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_BLOB_VERSION,
-                   "Sealed blob version %u is not supported (expected %u)",
-                   blob[magic_len], version);
+                   "Sealed blob version %u is not supported (expected 1 to %u)",
+                   version, max_version);
       return FALSE;
     }
+  if (ret_version != NULL)
+    *ret_version = version;
   return TRUE;
 }
 

@@ -17,7 +17,8 @@ G_BEGIN_DECLS
 gboolean lk_tpm_envelope_check_prefix (const guint8  *blob,
                                        gsize          blob_len,
                                        const char    *magic,
-                                       guint8         version,
+                                       guint8         max_version,
+                                       guint8        *ret_version,
                                        GError       **error);
 GBytes  *lk_tpm_envelope_seal         (const guint8  *key,
                                        const guint8  *header,

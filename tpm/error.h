@@ -28,6 +28,8 @@ G_BEGIN_DECLS
  * @LK_TPM_ERROR_KEYRING: the keyring (Secret Service) cannot be reached on
  *   the session bus, or is locked.
  * @LK_TPM_ERROR_NO_KEY: the keystore has no device key yet.
+ * @LK_TPM_ERROR_POLICY: a sealed blob is bound to PCR values that have
+ *   changed since it was sealed (another boot chain); it stays sealed.
  */
 typedef enum {
   LK_TPM_ERROR_FAILED,
@@ -41,6 +43,7 @@ typedef enum {
   LK_TPM_ERROR_WRONG_TPM,
   LK_TPM_ERROR_KEYRING,
   LK_TPM_ERROR_NO_KEY,
+  LK_TPM_ERROR_POLICY,
 } LkTpmError;
 
 GQuark lk_tpm_error_quark (void);

@@ -55,6 +55,10 @@ struct _LkKeystoreOps {
   GBytes          *(*unseal)             (LkKeystore            *self,
                                           GBytes                *blob,
                                           GError               **error);
+  /* NULL for a backend that cannot bind secrets to PCRs; @pcr_mask has
+   * bit i set for PCR i, 0 for none. */
+  void             (*set_seal_pcrs)      (LkKeystore            *self,
+                                          guint32                pcr_mask);
   void             (*finalize)           (LkKeystore            *self);
 };
 

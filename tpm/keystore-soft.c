@@ -371,7 +371,7 @@ soft_unseal (LkKeystore  *keystore,
 
   data = g_bytes_get_data (blob, &len);
   if (!lk_tpm_envelope_check_prefix (data, len, lk_keystore_blob_magic (keystore->backend),
-                                     BLOB_VERSION, error))
+                                     BLOB_VERSION, NULL, error))
     return NULL;
   if (len < HEADER_SIZE)
     {

@@ -11,6 +11,7 @@ typedef struct {
   LkTpmContext *ctx;
   char *key_path;
   LkTpmKey *key;
+  guint32 seal_pcrs;
 } Tpm2Keystore;
 
 static gboolean
@@ -83,7 +84,7 @@ tpm2_seal (LkKeystore  *keystore,
 {
   Tpm2Keystore *self = (Tpm2Keystore *) keystore;
 
-  return lk_tpm_seal (self->ctx, secret, error);
+  return lk_tpm_seal_to_pcrs (self->ctx, secret, self->seal_pcrs, error);
 }
 
 static GBytes *
@@ -94,6 +95,15 @@ tpm2_unseal (LkKeystore  *keystore,
   Tpm2Keystore *self = (Tpm2Keystore *) keystore;
 
   return lk_tpm_unseal (self->ctx, blob, error);
+}
+
+static void
+tpm2_set_seal_pcrs (LkKeystore *keystore,
+                    guint32     pcr_mask)
+{
+  Tpm2Keystore *self = (Tpm2Keystore *) keystore;
+
+  self->seal_pcrs = pcr_mask;
 }
 
 static void
@@ -115,6 +125,7 @@ static const LkKeystoreOps tpm2_ops = {
   .get_gnutls_privkey = tpm2_get_gnutls_privkey,
   .seal = tpm2_seal,
   .unseal = tpm2_unseal,
+  .set_seal_pcrs = tpm2_set_seal_pcrs,
   .finalize = tpm2_finalize,
 };
 

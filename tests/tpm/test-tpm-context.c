@@ -8,23 +8,10 @@
 
 /* swtpm serves one connection at a time: contexts are closed before any
  * tpm2-tools command runs. */
-static char *
-tools (const char * const *argv)
-{
-  const char *env[] = { "TPM2TOOLS_TCTI", lk_test_tcti (), NULL };
-  g_autoptr(GError) error = NULL;
-  char *out = lk_test_run (argv, env, &error);
-
-  g_assert_no_error (error);
-  return out;
-}
-
 static void
 tools_may_fail (const char * const *argv)
 {
-  const char *env[] = { "TPM2TOOLS_TCTI", lk_test_tcti (), NULL };
-
-  g_free (lk_test_run (argv, env, NULL));
+  g_free (lk_test_tpm_tool (argv, NULL));
 }
 
 static void
@@ -48,7 +35,7 @@ test_srk_created_then_reused (void)
     g_assert_cmpuint (lk_tpm_context_get_command_count (ctx), >, 2);
   }
 
-  public = tools (readpublic);
+  public = lk_test_tpm_tool_ok (readpublic);
   g_assert_nonnull (strstr (public, "NIST p256"));
   g_assert_nonnull (strstr (public, "restricted|decrypt"));
 
@@ -84,9 +71,9 @@ test_srk_occupied (void)
   g_autoptr(GError) error = NULL;
 
   tools_may_fail (evict);
-  g_free (tools (create));
-  g_free (tools (persist));
-  before = tools (readpublic);
+  g_free (lk_test_tpm_tool_ok (create));
+  g_free (lk_test_tpm_tool_ok (persist));
+  before = lk_test_tpm_tool_ok (readpublic);
 
   {
     g_autoptr(LkTpmContext) ctx = lk_tpm_context_new (lk_test_tcti (), &error);
@@ -98,10 +85,10 @@ test_srk_occupied (void)
   }
 
   /* The foreign object is still there, untouched. */
-  after = tools (readpublic);
+  after = lk_test_tpm_tool_ok (readpublic);
   g_assert_cmpstr (before, ==, after);
 
-  out = tools (evict);
+  out = lk_test_tpm_tool_ok (evict);
   lk_test_remove_tree (dir);
 }
 

@@ -362,7 +362,6 @@ test_openssl_interop (Fixture       *fixture,
     "openssl", "pkey", "-provider", "tpm2", "-provider", "default",
     "-in", fixture->path, "-pubout", NULL
   };
-  const char *env[] = { "TPM2OPENSSL_TCTI", lk_test_tcti (), NULL };
   g_autofree char *out = NULL;
 
   (void) data;
@@ -370,7 +369,7 @@ test_openssl_interop (Fixture       *fixture,
   g_clear_pointer (&key, lk_tpm_key_unref);
   g_clear_pointer (&fixture->ctx, lk_tpm_context_unref);
 
-  out = lk_test_run (argv, env, &error);
+  out = lk_test_tpm_tool (argv, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (out, ==, pem);
 }

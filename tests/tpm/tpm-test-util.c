@@ -12,6 +12,8 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 
+#include "tpm/seal.h"
+
 struct _LkTestSwtpm {
   char *state_dir;
   char *tcti;
@@ -139,6 +141,55 @@ lk_test_run (const char * const  *argv,
       return NULL;
     }
   return g_steal_pointer (&out);
+}
+
+GBytes *
+lk_test_seal (LkTpmContext *ctx,
+              GBytes       *secret,
+              guint32       pcr_mask)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *blob = lk_tpm_seal_to_pcrs (ctx, secret, pcr_mask, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (blob);
+  return blob;
+}
+
+void
+lk_test_assert_unseals_to (LkTpmContext *ctx,
+                           GBytes       *blob,
+                           GBytes       *secret)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) unsealed = lk_tpm_unseal (ctx, blob, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (unsealed, secret));
+}
+
+char *
+lk_test_tpm_tool (const char * const  *argv,
+                  GError             **error)
+{
+  /* Unset, both would silently probe /dev/tpmrm0. */
+  const char *env[] = {
+    "TPM2TOOLS_TCTI", lk_test_tcti (),
+    "TPM2OPENSSL_TCTI", lk_test_tcti (),
+    NULL
+  };
+
+  return lk_test_run (argv, env, error);
+}
+
+char *
+lk_test_tpm_tool_ok (const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  char *out = lk_test_tpm_tool (argv, &error);
+
+  g_assert_no_error (error);
+  return out;
 }
 
 char *

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "tpm/context.h"
 #include "tpm/p256.h"
 
 G_BEGIN_DECLS
@@ -31,6 +32,26 @@ void        lk_test_wait_for_port     (guint16       port);
 char       *lk_test_run               (const char * const *argv,
                                        const char * const *extra_env,
                                        GError      **error);
+/* An extend of the debug PCR 16, which tpm2_pcrreset undoes, for
+ * tpm2_pcrextend: what a changed boot chain does to the PCRs it measures. */
+#define LK_TEST_PCR16_EXTEND \
+  "16:sha256=0092087ccf2ff37567618cb0c74afceed45a64592aafef83aed1bb3c7324dd16"
+
+/* lk_tpm_seal_to_pcrs() and lk_tpm_unseal(), which must succeed. */
+GBytes     *lk_test_seal              (LkTpmContext *ctx,
+                                       GBytes       *secret,
+                                       guint32       pcr_mask);
+void        lk_test_assert_unseals_to (LkTpmContext *ctx,
+                                       GBytes       *blob,
+                                       GBytes       *secret);
+
+/* Runs a tpm2-tools command, or openssl with the tpm2 provider, on the
+ * harness's swtpm. swtpm serves one connection at a time: close every
+ * TPM context first. */
+char       *lk_test_tpm_tool          (const char * const *argv,
+                                       GError      **error);
+/* The same, which must succeed; returns its output. */
+char       *lk_test_tpm_tool_ok       (const char * const *argv);
 char       *lk_test_make_tmp_dir      (void);
 void        lk_test_remove_tree       (const char   *path);
 

@@ -93,6 +93,31 @@ test_values (Fixture *f, gconstpointer data)
 }
 
 static void
+test_seal_pcrs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_config (f, "[Device]\nSealPcrs=7, 16\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = lk_config_load (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->seal_pcrs->len, ==, 2);
+  g_assert_cmpuint (config->seal_pcrs->data[0], ==, 7);
+  g_assert_cmpuint (config->seal_pcrs->data[1], ==, 16);
+  g_clear_pointer (&config, lk_config_free);
+
+  g_free (path);
+  path = write_config (f, "[Device]\nSealPcrs=\n");
+  config = lk_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->seal_pcrs->len, ==, 0);
+  g_clear_pointer (&config, lk_config_free);
+
+  assert_config_error (f, "[Device]\nSealPcrs=7,24\n", ": [Device] SealPcrs: “24” is not an integer between 0 and 23");
+  assert_config_error (f, "[Device]\nSealPcrs=7,,16\n", ": [Device] SealPcrs: “” is not an integer between 0 and 23");
+  assert_config_error (f, "[Device]\nKeyBackend=software\nSealPcrs=7\n", ": [Device] SealPcrs: needs KeyBackend=tpm2");
+}
+
+static void
 test_missing (Fixture *f, gconstpointer data)
 {
   g_autofree char *path = g_build_filename (f->dir, "absent.conf", NULL);
@@ -234,6 +259,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/config/defaults", test_defaults);
   ADD ("/config/values", test_values);
+  ADD ("/config/seal-pcrs", test_seal_pcrs);
   ADD ("/config/missing", test_missing);
   ADD ("/config/unreadable", test_unreadable);
   ADD ("/config/malformed", test_malformed);

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "http.h"
+#include "oauth-discovery.h"
+
+/*
+ * The two requests of the OAuth 2.0 Device Authorization Grant (RFC 8628):
+ * asking for a device code, and polling the token endpoint with it. The
+ * pairing state machine decides when to poll; these only speak HTTP.
+ *
+ * Device codes and tokens are secrets: they are wiped when freed and never
+ * appear in an error message.
+ */
+
+typedef struct {
+  char *device_code;                 /* secret */
+  char *user_code;
+  char *verification_uri;
+  char *verification_uri_complete;   /* NULL when the server sends none */
+  guint expires_in;                  /* seconds */
+  guint interval;                    /* seconds; 5 when the server sends none (§3.2) */
+} LkDeviceAuthorization;
+
+void lk_device_authorization_free (LkDeviceAuthorization *authorization);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkDeviceAuthorization, lk_device_authorization_free)
+
+typedef struct {
+  char *access_token;    /* secret */
+  char *refresh_token;   /* secret; NULL when none was issued */
+  char *id_token;        /* NULL when none was issued */
+  char *token_type;
+  char *scope;           /* NULL when the server did not say */
+  guint expires_in;      /* seconds; 0 when the server did not say */
+} LkTokenResponse;
+
+void lk_token_response_free (LkTokenResponse *tokens);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTokenResponse, lk_token_response_free)
+
+void lk_oauth_device_authorize_async (LkHttp *http,
+                                      const LkOAuthServer *server,
+                                      const char *client_id,
+                                      const char *scope,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
+LkDeviceAuthorization *lk_oauth_device_authorize_finish (GAsyncResult *result, GError **error);
+
+typedef enum {
+  LK_DEVICE_POLL_GRANTED,
+  LK_DEVICE_POLL_PENDING,     /* authorization_pending: poll again */
+  LK_DEVICE_POLL_SLOW_DOWN,   /* slow_down: poll again, 5 s slower (§3.5) */
+} LkDevicePoll;
+
+void lk_oauth_device_poll_async (LkHttp *http,
+                                 const LkOAuthServer *server,
+                                 const char *client_id,
+                                 const LkDeviceAuthorization *authorization,
+                                 GCancellable *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer user_data);
+/*
+ * The outcome of one poll. Returns FALSE with LK_ERROR_DENIED
+ * (access_denied), LK_ERROR_EXPIRED (expired_token), LK_ERROR_NETWORK
+ * (worth retrying) or LK_ERROR_PROTOCOL (anything else); on
+ * LK_DEVICE_POLL_GRANTED, @ret_tokens holds the tokens.
+ */
+gboolean lk_oauth_device_poll_finish (GAsyncResult *result,
+                                      LkDevicePoll *ret_poll,
+                                      LkTokenResponse **ret_tokens,
+                                      GError **error);
