@@ -15,18 +15,6 @@ run_ctl (const char *const *args, char **ret_out, char **ret_err)
   return lk_test_run_built ("latchkeyctl", args, ret_out, ret_err);
 }
 
-static char *
-get_thumbprint (void)
-{
-  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
-  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  char *value = NULL;
-
-  g_assert_cmpint (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE,
-                                               "KeyThumbprint", &error, &value), >=, 0);
-  return value;
-}
-
 static void
 test_status_human (void)
 {
@@ -40,7 +28,7 @@ test_status_human (void)
 
   g_assert_cmpint (g_mkdir (state, 0700), ==, 0);
   daemon = lk_test_daemon_start ("[Device]\nKeyBackend=software\n", state_arg, NULL);
-  thumbprint = get_thumbprint ();
+  thumbprint = lk_test_device_property ("KeyThumbprint");
   g_assert_cmpint (run_ctl (args, &out, &err), ==, 0);
   g_assert_cmpstr (err, ==, "");
   expected = g_strdup_printf ("latchkeyd on the system bus\n"
@@ -58,7 +46,7 @@ static void
 test_status_json (void)
 {
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("[Daemon]\nLogLevel=notice\n", NULL);
-  g_autofree char *thumbprint = get_thumbprint ();
+  g_autofree char *thumbprint = lk_test_device_property ("KeyThumbprint");
   const char *args[] = { "status", "--json", NULL };
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();

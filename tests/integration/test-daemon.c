@@ -21,20 +21,6 @@
  */
 #define BASIC_CONFIG "[Daemon]\nLogLevel=info\n[Device]\nKeyBackend=software\n"
 
-static char *
-get_property (sd_bus *bus, const char *name)
-{
-  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  char *value = NULL;
-  int r;
-
-  r = sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE, name,
-                                  &error, &value);
-  if (r < 0)
-    g_error ("Get %s: %s", name, error.message);
-  return value;
-}
-
 /* Runs latchkeyd to completion, expecting it to fail at startup. */
 static int
 run_daemon_expecting_failure (const char *const *args, char **ret_stderr)
@@ -47,12 +33,12 @@ test_serves_device (void)
 {
   _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
-  g_autofree char *version = get_property (bus, "Version");
-  g_autofree char *state = get_property (bus, "State");
-  g_autofree char *backend = get_property (bus, "KeyBackend");
-  g_autofree char *level = get_property (bus, "LogLevel");
-  g_autofree char *algorithm = get_property (bus, "KeyAlgorithm");
-  g_autofree char *thumbprint = get_property (bus, "KeyThumbprint");
+  g_autofree char *version = lk_test_device_property ("Version");
+  g_autofree char *state = lk_test_device_property ("State");
+  g_autofree char *backend = lk_test_device_property ("KeyBackend");
+  g_autofree char *level = lk_test_device_property ("LogLevel");
+  g_autofree char *algorithm = lk_test_device_property ("KeyAlgorithm");
+  g_autofree char *thumbprint = lk_test_device_property ("KeyThumbprint");
   g_autofree char *log = NULL;
 
   g_assert_cmpstr (version, ==, PACKAGE_VERSION);
@@ -314,7 +300,7 @@ test_access_denied (void)
                                   denied_uid);
   g_assert_nonnull (strstr (log, expected_log));
   g_assert_nonnull (strstr (log, "(permission not held)"));
-  level = get_property (bus, "LogLevel");
+  level = lk_test_device_property ("LogLevel");
   g_assert_cmpstr (level, ==, "info");
 
   /* An unknown method is an error, never a silent success. */
@@ -349,7 +335,7 @@ test_admin_sets_log_level (void)
 
   result = call_device_as (-1, "SetLogLevel", "debug");
   g_assert_cmpstr (result, ==, "ok");
-  level = get_property (bus, "LogLevel");
+  level = lk_test_device_property ("LogLevel");
   g_assert_cmpstr (level, ==, "debug");
 
   log = lk_test_daemon_log (daemon);

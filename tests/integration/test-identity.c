@@ -16,18 +16,6 @@
 #define KEY_FILE "device-key.pem"
 
 static char *
-thumbprint_of_running_daemon (void)
-{
-  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
-  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  char *value = NULL;
-
-  g_assert_cmpint (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE,
-                                               "KeyThumbprint", &error, &value), >=, 0);
-  return value;
-}
-
-static char *
 key_path (void)
 {
   return g_build_filename (lk_test_env ("LATCHKEY_TEST_STATE_DIR"), KEY_FILE, NULL);
@@ -43,7 +31,7 @@ test_created_once_then_kept (void)
 
   {
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("", NULL);
-    first = thumbprint_of_running_daemon ();
+    first = lk_test_device_property ("KeyThumbprint");
     log = lk_test_daemon_log (daemon);
     g_assert_nonnull (strstr (log, ": info: identity: created device key "));
     g_assert_nonnull (strstr (log, "(ES256, tpm2 backend)"));
@@ -60,7 +48,7 @@ test_created_once_then_kept (void)
   g_clear_pointer (&log, g_free);
   {
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("", NULL);
-    second = thumbprint_of_running_daemon ();
+    second = lk_test_device_property ("KeyThumbprint");
     log = lk_test_daemon_log (daemon);
     g_assert_nonnull (strstr (log, ": info: identity: loaded device key "));
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);

@@ -116,6 +116,19 @@ lk_test_bus (void)
   return bus;
 }
 
+char *
+lk_test_device_property (const char *name)
+{
+  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  char *value = NULL;
+
+  if (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE, name, &error,
+                                  &value) < 0)
+    g_error ("Get %s: %s", name, error.message);
+  return value;
+}
+
 gboolean
 lk_test_name_has_owner (sd_bus *bus, const char *name)
 {

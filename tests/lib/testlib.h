@@ -36,6 +36,9 @@ int lk_test_run_built (const char *name, const char *const *args, char **ret_std
 /* A client connection to the test's private system bus. */
 sd_bus *lk_test_bus (void);
 
+/* A string property of the running daemon's Device interface. */
+char *lk_test_device_property (const char *name);
+
 /* Whether @name has an owner on @bus. */
 gboolean lk_test_name_has_owner (sd_bus *bus, const char *name);
 
