@@ -30,28 +30,36 @@ typedef struct {
   GSubprocess *process;
 } KeyringPeer;
 
-/* Starts tests/tpm/keyring-peer.sh in $LATCHKEY_TEST_DIR/NAME and points
- * this process's session bus at it. The script stops the keyring when its
- * stdin closes: at keyring_peer_stop(), or when this process dies. */
+/* Starts `tests/peer keyring` in $LATCHKEY_TEST_DIR/NAME and points this
+ * process's session bus at it. The peer stops the keyring when its stdin
+ * closes: at keyring_peer_stop(), or when this process dies. */
 static KeyringPeer *
 keyring_peer_start (const char *name)
 {
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "tests", "tpm",
-                                                   "keyring-peer.sh", NULL);
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "tests", "peer", NULL);
   g_autofree char *dir = g_build_filename (g_getenv ("LATCHKEY_TEST_DIR"), name, NULL);
-  const char *argv[] = { "bash", script, dir, NULL };
+  const char *argv[] = { "bash", script, "keyring", dir, NULL };
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *address = NULL;
   KeyringPeer *peer = g_new0 (KeyringPeer, 1);
+  char *line;
 
   peer->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE |
                                            G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (peer->process));
-  address = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  while ((line = g_data_input_stream_read_line (out, NULL, NULL, &error)) != NULL &&
+         strcmp (line, "READY") != 0)
+    {
+      if (g_str_has_prefix (line, "KEYRING_BUS_ADDRESS="))
+        address = g_strdup (line + strlen ("KEYRING_BUS_ADDRESS="));
+      g_free (line);
+    }
   g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_free (line);
   g_assert_nonnull (address);
 
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
