@@ -22,6 +22,9 @@ static const struct {
   { LK_ERROR_PROTOCOL,      LK_DBUS_ERROR_PREFIX "Protocol" },
   { LK_ERROR_DENIED,        LK_DBUS_ERROR_PREFIX "Denied" },
   { LK_ERROR_EXPIRED,       LK_DBUS_ERROR_PREFIX "Expired" },
+  { LK_ERROR_BUSY,          LK_DBUS_ERROR_PREFIX "Busy" },
+  { LK_ERROR_RATE_LIMITED,  LK_DBUS_ERROR_PREFIX "RateLimited" },
+  { LK_ERROR_CANCELLED,     LK_DBUS_ERROR_PREFIX "Cancelled" },
 };
 
 const char *

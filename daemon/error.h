@@ -21,6 +21,9 @@ typedef enum {
   LK_ERROR_PROTOCOL,
   LK_ERROR_DENIED,
   LK_ERROR_EXPIRED,
+  LK_ERROR_BUSY,
+  LK_ERROR_RATE_LIMITED,
+  LK_ERROR_CANCELLED,
 } LkError;
 
 GQuark lk_error_quark (void);

@@ -8,8 +8,6 @@
 
 /* OAuth responses are a few KiB; ID tokens with many claims stay well below. */
 #define RESPONSE_MAX_SIZE (64 * 1024)
-/* RFC 8628 §3.2: without an interval the client waits 5 seconds. */
-#define DEFAULT_INTERVAL 5
 #define DEVICE_CODE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 
 static void
@@ -132,7 +130,6 @@ parse_authorization (JsonObject *object, const char *what, GError **error)
 {
   g_autoptr (LkDeviceAuthorization) authorization = g_new0 (LkDeviceAuthorization, 1);
 
-  authorization->interval = DEFAULT_INTERVAL;
   if (!read_string (object, "device_code", TRUE, what, &authorization->device_code, error)
       || !read_string (object, "user_code", TRUE, what, &authorization->user_code, error)
       || !read_string (object, "verification_uri", TRUE, what, &authorization->verification_uri, error)

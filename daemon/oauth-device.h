@@ -19,7 +19,7 @@ typedef struct {
   char *verification_uri;
   char *verification_uri_complete;   /* NULL when the server sends none */
   guint expires_in;                  /* seconds */
-  guint interval;                    /* seconds; 5 when the server sends none (§3.2) */
+  guint interval;                    /* seconds; 0 when the server sends none (§3.2: then 5) */
 } LkDeviceAuthorization;
 
 void lk_device_authorization_free (LkDeviceAuthorization *authorization);
