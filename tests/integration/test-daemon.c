@@ -281,7 +281,6 @@ call_device_as (int uid, const char *member, const char *arg)
 static void
 test_access_denied (void)
 {
-  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (BASIC_CONFIG, NULL);
   /* Root is an admin; anybody else without the admin group is not. */
   int caller = geteuid () == 0 ? 65534 : -1;
@@ -314,7 +313,6 @@ test_access_denied (void)
 static void
 test_admin_sets_log_level (void)
 {
-  _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
   g_autofree char *config = NULL;
   g_autoptr (LkTestDaemon) daemon = NULL;
   g_autofree char *result = NULL;
