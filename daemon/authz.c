@@ -26,6 +26,17 @@ static const struct {
   { LK_DEVICE_INTERFACE, "KeyThumbprint", LK_PERMISSION_READ_STATUS },
   { LK_DEVICE_INTERFACE, "LogLevel",    LK_PERMISSION_READ_STATUS },
   { LK_DEVICE_INTERFACE, "SetLogLevel", LK_PERMISSION_ADMIN },
+  /* The code is on the display for anyone in the room; starting and ending pairings is not. */
+  { LK_PAIRING_INTERFACE, "State", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "UserCode", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "VerificationUri", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "VerificationUriComplete", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "ExpiresAt", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "Failure", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "Owner", LK_PERMISSION_READ_STATUS },
+  { LK_PAIRING_INTERFACE, "Start", LK_PERMISSION_ADMIN },
+  { LK_PAIRING_INTERFACE, "Cancel", LK_PERMISSION_ADMIN },
+  { LK_PAIRING_INTERFACE, "Unpair", LK_PERMISSION_ADMIN },
 };
 
 static gboolean have_admin_group;

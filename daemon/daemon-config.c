@@ -19,6 +19,11 @@ static const LkConfigKey schema[] = {
   { "Device", "KeyBackend", LK_CONFIG_CHOICE, key_backend_names },
   { "Device", "Tcti",       LK_CONFIG_STRING },
   { "Device", "SealPcrs",   LK_CONFIG_UINT_LIST, NULL, 0, 23 },
+  { "Pairing", "Issuer",     LK_CONFIG_STRING },
+  { "Pairing", "ClientId",   LK_CONFIG_STRING },
+  { "Pairing", "Scopes",     LK_CONFIG_STRING },
+  { "Pairing", "TrustAnchors", LK_CONFIG_STRING },
+  { "Pairing", "MaxAttemptsPerHour", LK_CONFIG_UINT, NULL, 1, 1000 },
 };
 
 static guint
@@ -70,6 +75,21 @@ lk_config_load (const char *path, GError **error)
       guint8 pcr = (guint8) g_array_index (pcrs, guint64, i);
       g_byte_array_append (config->seal_pcrs, &pcr, 1);
     }
+  config->pairing_issuer = g_key_file_get_string (kf, "Pairing", "Issuer", NULL);
+  config->pairing_client_id = g_key_file_get_string (kf, "Pairing", "ClientId", NULL);
+  if (config->pairing_issuer != NULL && config->pairing_client_id == NULL)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Pairing] ClientId: needed with Issuer", path);
+      return NULL;
+    }
+  config->pairing_scopes = g_key_file_get_string (kf, "Pairing", "Scopes", NULL);
+  if (config->pairing_scopes == NULL)
+    config->pairing_scopes = g_strdup ("openid offline_access");
+  config->pairing_trust_anchors = g_key_file_get_string (kf, "Pairing", "TrustAnchors", NULL);
+  config->pairing_max_per_hour = 10;
+  if (g_key_file_has_key (kf, "Pairing", "MaxAttemptsPerHour", NULL))
+    config->pairing_max_per_hour = (guint) g_key_file_get_uint64 (kf, "Pairing", "MaxAttemptsPerHour", NULL);
+
   /* Only a TPM can tie a secret to the boot chain. */
   if (config->seal_pcrs->len > 0 && config->key_backend != LK_KEYSTORE_TPM2)
     {
@@ -88,6 +108,10 @@ lk_config_free (LkConfig *config)
   g_free (config->path);
   g_free (config->admin_group);
   g_free (config->tcti);
+  g_free (config->pairing_issuer);
+  g_free (config->pairing_client_id);
+  g_free (config->pairing_scopes);
+  g_free (config->pairing_trust_anchors);
   if (config->seal_pcrs != NULL)
     g_byte_array_unref (config->seal_pcrs);
   g_free (config);

@@ -14,6 +14,11 @@ typedef struct {
   LkKeystoreBackend key_backend;  /* [Device] KeyBackend */
   char *tcti;                     /* [Device] Tcti */
   GByteArray *seal_pcrs;          /* [Device] SealPcrs, empty for none */
+  char *pairing_issuer;           /* [Pairing] Issuer, NULL: no pairing */
+  char *pairing_client_id;        /* [Pairing] ClientId */
+  char *pairing_scopes;           /* [Pairing] Scopes */
+  char *pairing_trust_anchors;    /* [Pairing] TrustAnchors, NULL: system store */
+  guint pairing_max_per_hour;     /* [Pairing] MaxAttemptsPerHour */
 } LkConfig;
 
 LkConfig *lk_config_load (const char *path, GError **error);

@@ -8,6 +8,7 @@
 #include "bus-source.h"
 #include "daemon.h"
 #include "device-object.h"
+#include "pairing-object.h"
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
@@ -20,6 +21,8 @@ struct _LkDaemon {
   LkDeviceState state;
   LkKeystore *keystore;
   char *key_thumbprint;
+  LkPairing *pairing;
+  LkGrant *grant;
 };
 
 const char *
@@ -29,6 +32,8 @@ lk_device_state_to_string (LkDeviceState state)
     {
     case LK_DEVICE_STATE_UNPROVISIONED:
       return "unprovisioned";
+    case LK_DEVICE_STATE_PAIRED:
+      return "paired";
     }
   g_return_val_if_reached (NULL);
 }
@@ -51,6 +56,10 @@ lk_daemon_free (LkDaemon *daemon)
     return;
   lk_daemon_stop (daemon);
   lk_config_free (daemon->config);
+  if (daemon->pairing != NULL)
+    g_signal_handlers_disconnect_by_data (daemon->pairing, daemon);
+  g_clear_object (&daemon->pairing);
+  g_clear_pointer (&daemon->grant, lk_grant_free);
   g_clear_pointer (&daemon->keystore, lk_keystore_unref);
   g_free (daemon->key_thumbprint);
   g_free (daemon->state_dir);
@@ -62,6 +71,7 @@ lk_daemon_load_identity (LkDaemon *daemon, GError **error)
 {
   LkKeystoreBackend backend = daemon->config->key_backend;
   g_autoptr (LkKeystore) keystore = NULL;
+  g_autoptr (GError) local_error = NULL;
   gboolean created = FALSE;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -94,6 +104,84 @@ lk_daemon_load_identity (LkDaemon *daemon, GError **error)
            daemon->key_thumbprint, lk_keystore_get_algorithm (keystore),
            lk_key_backend_to_string (backend));
   daemon->keystore = g_steal_pointer (&keystore);
+
+  /* A grant that cannot be read leaves the device unpaired, not without identity. */
+  daemon->grant = lk_grant_load (daemon->keystore, daemon->state_dir, &local_error);
+  if (local_error != NULL)
+    lk_warning ("pairing", "the stored grant is unusable, pair again: %s", local_error->message);
+  if (daemon->grant != NULL)
+    {
+      daemon->state = LK_DEVICE_STATE_PAIRED;
+      lk_info ("pairing", "paired with %s at %s", daemon->grant->owner_name, daemon->grant->issuer);
+    }
+  return TRUE;
+}
+
+static void
+set_state (LkDaemon *daemon, LkDeviceState state)
+{
+  daemon->state = state;
+  if (daemon->bus != NULL)
+    lk_device_object_emit_state (daemon->bus);
+}
+
+static void
+on_pairing_changed (LkPairing *pairing, gpointer user_data)
+{
+  LkDaemon *daemon = user_data;
+  g_autoptr (LkTokenResponse) tokens = NULL;
+  g_autoptr (LkGrant) grant = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (daemon->bus != NULL)
+    lk_pairing_object_emit_changed (daemon->bus);
+  if (lk_pairing_get_state (pairing) != LK_PAIRING_APPROVED)
+    return;
+
+  tokens = lk_pairing_steal_tokens (pairing);
+  grant = lk_grant_new (daemon->config->pairing_issuer, tokens->refresh_token, tokens->id_token, &error);
+  if (grant == NULL || !lk_grant_store (grant, daemon->keystore, daemon->state_dir, &error))
+    {
+      lk_warning ("pairing", "approved, but the grant cannot be kept: %s", error->message);
+      return;
+    }
+  lk_info ("pairing", "paired with %s at %s", grant->owner_name, grant->issuer);
+  lk_grant_free (daemon->grant);
+  daemon->grant = g_steal_pointer (&grant);
+  set_state (daemon, LK_DEVICE_STATE_PAIRED);
+}
+
+static gboolean
+create_pairing (LkDaemon *daemon, GError **error)
+{
+  LkPairingConfig config = {
+    .issuer = daemon->config->pairing_issuer,
+    .client_id = daemon->config->pairing_client_id,
+    .scope = daemon->config->pairing_scopes,
+    .trust_anchors = daemon->config->pairing_trust_anchors,
+    .max_attempts_per_hour = daemon->config->pairing_max_per_hour,
+    .default_interval = 5,
+  };
+
+  if (config.issuer == NULL)
+    return TRUE;
+  daemon->pairing = lk_pairing_new (&config, error);
+  if (daemon->pairing == NULL)
+    return FALSE;
+  g_signal_connect (daemon->pairing, "changed", G_CALLBACK (on_pairing_changed), daemon);
+  return TRUE;
+}
+
+gboolean
+lk_daemon_unpair (LkDaemon *daemon, GError **error)
+{
+  if (!lk_grant_wipe (daemon->state_dir, error))
+    return FALSE;
+  g_clear_pointer (&daemon->grant, lk_grant_free);
+  lk_info ("pairing", "unpaired");
+  set_state (daemon, LK_DEVICE_STATE_UNPROVISIONED);
+  if (daemon->bus != NULL)
+    lk_pairing_object_emit_changed (daemon->bus);
   return TRUE;
 }
 
@@ -128,12 +216,15 @@ lk_daemon_start (LkDaemon *daemon,
     }
 
   r = lk_device_object_add (bus, daemon);
+  if (r >= 0)
+    r = lk_pairing_object_add (bus, daemon);
   if (r < 0)
     {
-      g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot export %s: %s",
-                   LK_DEVICE_INTERFACE, g_strerror (-r));
+      g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot export %s: %s", LK_OBJECT_PATH, g_strerror (-r));
       return FALSE;
     }
+  if (!create_pairing (daemon, error))
+    return FALSE;
 
   /* No queueing and no replacing: a second daemon must fail, not wait. */
   r = sd_bus_request_name (bus, LK_BUS_NAME, 0);
@@ -188,6 +279,18 @@ const char *
 lk_daemon_get_key_thumbprint (LkDaemon *daemon)
 {
   return daemon->key_thumbprint;
+}
+
+LkPairing *
+lk_daemon_get_pairing (LkDaemon *daemon)
+{
+  return daemon->pairing;
+}
+
+const LkGrant *
+lk_daemon_get_grant (LkDaemon *daemon)
+{
+  return daemon->grant;
 }
 
 const char *

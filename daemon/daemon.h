@@ -4,10 +4,13 @@
 #include <glib.h>
 
 #include "daemon-config.h"
+#include "grant.h"
+#include "pairing.h"
 
 /* What the device has become so far, as the Device.State property says. */
 typedef enum {
   LK_DEVICE_STATE_UNPROVISIONED,
+  LK_DEVICE_STATE_PAIRED,
 } LkDeviceState;
 
 const char *lk_device_state_to_string (LkDeviceState state);
@@ -46,3 +49,9 @@ LkDeviceState lk_daemon_get_state (LkDaemon *daemon);
 /* RFC 7638 thumbprint of the device key; valid after lk_daemon_load_identity(). */
 const char *lk_daemon_get_key_thumbprint (LkDaemon *daemon);
 const char *lk_daemon_get_key_algorithm (LkDaemon *daemon);
+/* The pairing machine, NULL when [Pairing] is not configured. */
+LkPairing *lk_daemon_get_pairing (LkDaemon *daemon);
+/* The owner's grant, NULL when the device is not paired. */
+const LkGrant *lk_daemon_get_grant (LkDaemon *daemon);
+/* Forgets the owner's grant: the device is no longer paired. */
+gboolean lk_daemon_unpair (LkDaemon *daemon, GError **error);

@@ -127,3 +127,12 @@ lk_device_object_add (sd_bus *bus, LkDaemon *daemon)
   return sd_bus_add_object_vtable (bus, NULL, LK_OBJECT_PATH, LK_DEVICE_INTERFACE,
                                    lk_device_vtable, daemon);
 }
+
+void
+lk_device_object_emit_state (sd_bus *bus)
+{
+  int r = sd_bus_emit_properties_changed (bus, LK_OBJECT_PATH, LK_DEVICE_INTERFACE, "State", NULL);
+
+  if (r < 0)
+    lk_warning ("device", "cannot signal the new state: %s", g_strerror (-r));
+}

@@ -9,3 +9,5 @@
 extern const sd_bus_vtable lk_device_vtable[];
 
 int lk_device_object_add (sd_bus *bus, LkDaemon *daemon);
+/* Tells clients the device's State changed. */
+void lk_device_object_emit_state (sd_bus *bus);

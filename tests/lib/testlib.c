@@ -117,16 +117,32 @@ lk_test_bus (void)
 }
 
 char *
-lk_test_device_property (const char *name)
+lk_test_property (const char *interface, const char *name)
 {
   _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
   _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
   char *value = NULL;
 
-  if (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_DEVICE_INTERFACE, name, &error,
-                                  &value) < 0)
-    g_error ("Get %s: %s", name, error.message);
+  if (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, interface, name, &error, &value) < 0)
+    g_error ("Get %s.%s: %s", interface, name, error.message);
   return value;
+}
+
+void
+lk_test_wait_property (const char *interface, const char *name, const char *value)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *now = lk_test_property (interface, name);
+
+      if (g_str_equal (now, value))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s.%s is still “%s”, not “%s”", interface, name, now, value);
+      g_usleep (100 * 1000);
+    }
 }
 
 gboolean

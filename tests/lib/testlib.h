@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <systemd/sd-bus.h>
 
+#include "latchkey-names.h"
+
 /*
  * Helpers for tests run by tests/test-env: they find the peers it started
  * in the environment and fail (never skip) when it is missing.
@@ -36,8 +38,13 @@ int lk_test_run_built (const char *name, const char *const *args, char **ret_std
 /* A client connection to the test's private system bus. */
 sd_bus *lk_test_bus (void);
 
+/* A string property of the running daemon's @interface. */
+char *lk_test_property (const char *interface, const char *name);
 /* A string property of the running daemon's Device interface. */
-char *lk_test_device_property (const char *name);
+#define lk_test_device_property(name) lk_test_property (LK_DEVICE_INTERFACE, (name))
+
+/* Waits up to a minute for @interface.@name to read @value. */
+void lk_test_wait_property (const char *interface, const char *name, const char *value);
 
 /* Whether @name has an owner on @bus. */
 gboolean lk_test_name_has_owner (sd_bus *bus, const char *name);

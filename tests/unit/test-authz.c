@@ -6,6 +6,7 @@
 
 #include "authz.h"
 #include "device-object.h"
+#include "pairing-object.h"
 #include "error.h"
 #include "latchkey-names.h"
 
@@ -43,6 +44,12 @@ static void
 test_table_covers_device (void)
 {
   assert_vtable_covered (LK_DEVICE_INTERFACE, lk_device_vtable);
+}
+
+static void
+test_table_covers_pairing (void)
+{
+  assert_vtable_covered (LK_PAIRING_INTERFACE, lk_pairing_vtable);
 }
 
 static void
@@ -97,6 +104,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/authz/table-covers-device", test_table_covers_device);
+  g_test_add_func ("/authz/table-covers-pairing", test_table_covers_pairing);
   g_test_add_func ("/authz/unknown-member-denied", test_unknown_member_denied);
   g_test_add_func ("/authz/permissions", test_permissions);
   g_test_add_func ("/authz/admin", test_admin);

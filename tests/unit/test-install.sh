@@ -14,6 +14,7 @@ rm -f "$dest.log"
 # Where each file lands is configure's choice; what must land there is not.
 expected='*/bin/latchkeyctl
 */dbus-1/interfaces/io.latchkey.Agent1.Device.xml
+*/dbus-1/interfaces/io.latchkey.Agent1.Pairing.xml
 */dbus-1/system-services/io.latchkey.Agent1.service
 */dbus-1/system.d/io.latchkey.Agent1.conf
 */latchkey/latchkey.conf
