@@ -23,6 +23,14 @@ typedef struct {
 typedef int (*LkCtlVerb) (LkCtl *ctl, int argc, char **argv);
 
 int lk_ctl_status (LkCtl *ctl, int argc, char **argv);
+int lk_ctl_pair (LkCtl *ctl, int argc, char **argv);
+int lk_ctl_unpair (LkCtl *ctl, int argc, char **argv);
+
+/*
+ * Reads the string and unsigned properties of @interface into @props
+ * (name → value as text). Returns 0 or a negative errno with @error set.
+ */
+int lk_ctl_get_properties (LkCtl *ctl, const char *interface, GHashTable *props, sd_bus_error *error);
 
 /*
  * Reports a failed call of @what on stderr in words a user can act on and

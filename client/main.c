@@ -13,6 +13,8 @@ static const struct {
   const char *summary;
 } verbs[] = {
   { "status", lk_ctl_status, "Show the device and daemon state" },
+  { "pair", lk_ctl_pair, "Pair this device with its owner's phone" },
+  { "unpair", lk_ctl_unpair, "Forget the owner's grant" },
 };
 
 static char *

@@ -21,49 +21,6 @@ static const struct {
   { "LogLevel",   "Log level",   "log_level" },
 };
 
-/* Reads the string properties of an a{sv} reply into a name → value table. */
-static int
-read_string_properties (sd_bus_message *reply, GHashTable *props)
-{
-  int r;
-
-  r = sd_bus_message_enter_container (reply, SD_BUS_TYPE_ARRAY, "{sv}");
-  if (r < 0)
-    return r;
-
-  while ((r = sd_bus_message_enter_container (reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0)
-    {
-      const char *name, *contents, *value;
-      char type;
-
-      r = sd_bus_message_read (reply, "s", &name);
-      if (r < 0)
-        return r;
-      r = sd_bus_message_peek_type (reply, &type, &contents);
-      if (r < 0)
-        return r;
-      if (g_strcmp0 (contents, "s") == 0)
-        {
-          r = sd_bus_message_read (reply, "v", "s", &value);
-          if (r < 0)
-            return r;
-          g_hash_table_insert (props, g_strdup (name), g_strdup (value));
-        }
-      else
-        {
-          r = sd_bus_message_skip (reply, "v");
-          if (r < 0)
-            return r;
-        }
-      r = sd_bus_message_exit_container (reply);
-      if (r < 0)
-        return r;
-    }
-  if (r < 0)
-    return r;
-  return sd_bus_message_exit_container (reply);
-}
-
 static void
 print_json (GHashTable *props)
 {
@@ -108,7 +65,6 @@ int
 lk_ctl_status (LkCtl *ctl, int argc, char **argv)
 {
   _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *reply = NULL;
   g_autoptr (GHashTable) props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GOptionContext) options = NULL;
   g_autoptr (GError) gerror = NULL;
@@ -127,17 +83,9 @@ lk_ctl_status (LkCtl *ctl, int argc, char **argv)
       return LK_CTL_EXIT_USAGE;
     }
 
-  r = sd_bus_call_method (ctl->bus, LK_BUS_NAME, LK_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                          "GetAll", &error, &reply, "s", LK_DEVICE_INTERFACE);
+  r = lk_ctl_get_properties (ctl, LK_DEVICE_INTERFACE, props, &error);
   if (r < 0)
     return lk_ctl_report_bus_error (ctl, "status", &error, r);
-
-  r = read_string_properties (reply, props);
-  if (r < 0)
-    {
-      g_printerr ("latchkeyctl status: malformed reply from latchkeyd: %s\n", g_strerror (-r));
-      return LK_CTL_EXIT_FAILED;
-    }
 
   if (json)
     print_json (props);

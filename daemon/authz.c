@@ -253,6 +253,19 @@ lk_authz_check (sd_bus_message *m,
   gboolean known;
   int r;
 
+  /*
+   * No message: sd-bus is reading a property for a PropertiesChanged
+   * signal of ours, which every listener receives. Only what anyone may
+   * read may be announced that way.
+   */
+  if (m == NULL)
+    {
+      if (lk_authz_lookup (interface, member, &permission) && permission == LK_PERMISSION_READ_STATUS)
+        return 0;
+      return sd_bus_error_setf (ret_error, SD_BUS_ERROR_ACCESS_DENIED, "%s.%s: not to be broadcast",
+                                interface, member);
+    }
+
   r = query_caller (m, &caller);
   if (r < 0)
     {

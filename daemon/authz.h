@@ -43,7 +43,8 @@ gboolean lk_authz_lookup (const char *interface, const char *member, LkPermissio
 gboolean lk_authz_set_admin_group (const char *group, GError **error);
 
 /*
- * Checks that the sender of @m may use @interface.@member. Returns 0 and
+ * Checks that the sender of @m may use @interface.@member; with @m NULL
+ * (a property read for a signal of ours), that everyone may. Returns 0 and
  * the caller in @ret_caller (optional), or a negative errno with
  * @ret_error set to org.freedesktop.DBus.Error.AccessDenied. Denials are
  * logged as security events.

@@ -75,7 +75,7 @@ static void
 set_state (LkPairing *self, LkPairingState state)
 {
   self->state = state;
-  lk_info ("pairing", "pairing %s", lk_pairing_state_to_string (state));
+  lk_info ("pairing", "now %s", lk_pairing_state_to_string (state));
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 

@@ -6,10 +6,12 @@
  */
 #include "config.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus-open.h"
 #include "testlib.h"
 
 #define CLIENT_ID "latchkey-test"
@@ -28,6 +30,41 @@ call_pairing (int uid, const char *member)
 
   g_assert_cmpint (lk_test_run (uid >= 0 ? as_other : as_self, &out, NULL), ==, 0);
   return g_strchomp (g_steal_pointer (&out));
+}
+
+static int
+on_properties_changed (sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+  char **state = userdata;
+  const char *interface, *name, *value;
+
+  if (sd_bus_message_read (m, "s", &interface) < 0 || !g_str_equal (interface, LK_DEVICE_INTERFACE)
+      || sd_bus_message_enter_container (m, SD_BUS_TYPE_ARRAY, "{sv}") < 0)
+    return 0;
+  while (sd_bus_message_enter_container (m, SD_BUS_TYPE_DICT_ENTRY, "sv") > 0)
+    {
+      if (sd_bus_message_read (m, "s", &name) >= 0 && g_str_equal (name, "State")
+          && sd_bus_message_read (m, "v", "s", &value) >= 0)
+        *state = g_strdup (value);
+      else
+        sd_bus_message_skip (m, "v");
+      sd_bus_message_exit_container (m);
+    }
+  return 0;
+}
+
+/* Processes @bus until on_properties_changed() filled @state. */
+static void
+wait_state_signal (sd_bus *bus, char **state)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (*state == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (sd_bus_process (bus, NULL) == 0)
+        sd_bus_wait (bus, 100 * 1000);
+    }
 }
 
 static void
@@ -83,19 +120,121 @@ test_pair_restart_unpair (void)
   /* A restart keeps the pairing without asking anyone. */
   {
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
+    _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
+    _cleanup_ (sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+    g_autofree char *signalled = NULL;
     g_autofree char *state = lk_test_device_property ("State");
     g_autofree char *still = lk_test_property (LK_PAIRING_INTERFACE, "Owner");
 
     g_assert_cmpstr (state, ==, "paired");
     g_assert_cmpstr (still, ==, "alice");
 
+    /* Clients learn it from the signal, without asking. */
+    g_assert_cmpint (sd_bus_match_signal (bus, &slot, LK_BUS_NAME, LK_OBJECT_PATH,
+                                          "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                          on_properties_changed, &signalled), >=, 0);
     g_clear_pointer (&result, g_free);
     result = call_pairing (-1, "Unpair");
     g_assert_cmpstr (result, ==, "ok");
-    lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "unprovisioned");
+    wait_state_signal (bus, &signalled);
+    g_assert_cmpstr (signalled, ==, "unprovisioned");
     g_assert_false (g_file_test (grant, G_FILE_TEST_EXISTS));
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   }
+}
+
+/* Runs `latchkeyctl pair ARGS` in the background, its output to collect later. */
+static GSubprocess *
+spawn_pair (const char *arg)
+{
+  g_autofree char *ctl = lk_test_built ("latchkeyctl");
+  const char *argv[] = { ctl, "pair", arg, NULL };
+  g_autoptr (GError) error = NULL;
+  GSubprocess *process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                            &error);
+
+  g_assert_no_error (error);
+  return process;
+}
+
+static void
+test_cli_pair_and_unpair (void)
+{
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, NULL);
+  g_autofree char *config = g_strdup_printf (
+                                             "[Pairing]\nIssuer=%s\nClientId=" CLIENT_ID "\nTrustAnchors=%s\n",
+                                             lk_test_peer_get (provider, "OIDC_ISSUER"),
+                                             lk_test_peer_get (provider, "OIDC_CA"));
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GSubprocess) pair = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL, *uri = NULL;
+  const char *unpair[] = { "unpair", NULL };
+  JsonObject *object;
+
+  /* Waiting until the owner answers, then the outcome as JSON. */
+  pair = spawn_pair ("--json");
+  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
+  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
+  g_assert_true (lk_test_approve (provider, uri, "alice", FALSE));
+  g_subprocess_communicate_utf8 (pair, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lk_test_wait (pair), ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  object = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "approved");
+  g_assert_cmpstr (json_object_get_string_member (object, "owner"), ==, "alice");
+
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (lk_test_run_built ("latchkeyctl", unpair, &out, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "Unpaired: the owner's grant is deleted.\n");
+
+  /* Refused on the phone: the command fails and says why. */
+  g_clear_object (&pair);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_clear_pointer (&uri, g_free);
+  pair = spawn_pair ("--json");
+  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
+  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
+  g_assert_true (lk_test_approve (provider, uri, "alice", TRUE));
+  g_subprocess_communicate_utf8 (pair, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lk_test_wait (pair), ==, 1);
+  g_assert_nonnull (strstr (out, "\"state\" : \"denied\""));
+  g_assert_nonnull (strstr (out, "\"failure\" : \"the owner denied the request\""));
+
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+}
+
+static void
+test_cli_no_wait (void)
+{
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, NULL);
+  g_autofree char *config = g_strdup_printf (
+                                             "[Pairing]\nIssuer=%s\nClientId=" CLIENT_ID "\nTrustAnchors=%s\n",
+                                             lk_test_peer_get (provider, "OIDC_ISSUER"),
+                                             lk_test_peer_get (provider, "OIDC_CA"));
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
+  g_autofree char *out = NULL, *err = NULL, *code = NULL, *expected = NULL;
+  const char *args[] = { "pair", "--no-wait", NULL };
+
+  g_assert_cmpint (lk_test_run_built ("latchkeyctl", args, &out, &err), ==, 0);
+  code = lk_test_property (LK_PAIRING_INTERFACE, "UserCode");
+  expected = g_strdup_printf ("To pair this device, open %s/device on your phone and enter the code\n\n    %s\n\n"
+                              "or scan:\n\n", lk_test_peer_get (provider, "OIDC_ISSUER"), code);
+  g_assert_true (g_str_has_prefix (out, expected));
+  /* The QR code: half blocks, one line per two modules. */
+  g_assert_nonnull (strstr (out + strlen (expected), "▀"));
+
+  /* A second pairing while one waits is refused. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (lk_test_run_built ("latchkeyctl", args, &out, &err), ==, 1);
+  g_assert_cmpstr (err, ==, "latchkeyctl: pair: a pairing is already waiting (io.latchkey.Agent1.Error.Busy)\n");
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
 }
 
 static void
@@ -116,6 +255,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/pairing-bus/pair-restart-unpair", test_pair_restart_unpair);
+  g_test_add_func ("/pairing-bus/cli-pair-and-unpair", test_cli_pair_and_unpair);
+  g_test_add_func ("/pairing-bus/cli-no-wait", test_cli_no_wait);
   g_test_add_func ("/pairing-bus/not-configured", test_not_configured);
 
   return g_test_run ();

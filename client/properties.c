@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+
+#include "bus-open.h"
+#include "latchkey-names.h"
+#include "latchkeyctl.h"
+
+static int
+read_entry (sd_bus_message *reply, GHashTable *props)
+{
+  const char *name, *contents;
+  char type;
+  int r;
+
+  r = sd_bus_message_read (reply, "s", &name);
+  if (r < 0)
+    return r;
+  r = sd_bus_message_peek_type (reply, &type, &contents);
+  if (r < 0)
+    return r;
+  if (g_strcmp0 (contents, "s") == 0)
+    {
+      const char *value;
+
+      r = sd_bus_message_read (reply, "v", "s", &value);
+      if (r >= 0)
+        g_hash_table_insert (props, g_strdup (name), g_strdup (value));
+      return r;
+    }
+  if (g_strcmp0 (contents, "t") == 0)
+    {
+      uint64_t value;
+
+      r = sd_bus_message_read (reply, "v", "t", &value);
+      if (r >= 0)
+        g_hash_table_insert (props, g_strdup (name), g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) value));
+      return r;
+    }
+  return sd_bus_message_skip (reply, "v");
+}
+
+int
+lk_ctl_get_properties (LkCtl *ctl, const char *interface, GHashTable *props, sd_bus_error *error)
+{
+  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  int r;
+
+  r = sd_bus_call_method (ctl->bus, LK_BUS_NAME, LK_OBJECT_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                          error, &reply, "s", interface);
+  if (r < 0)
+    return r;
+
+  r = sd_bus_message_enter_container (reply, SD_BUS_TYPE_ARRAY, "{sv}");
+  while (r >= 0 && (r = sd_bus_message_enter_container (reply, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0)
+    {
+      r = read_entry (reply, props);
+      if (r >= 0)
+        r = sd_bus_message_exit_container (reply);
+    }
+  if (r >= 0)
+    r = sd_bus_message_exit_container (reply);
+  if (r < 0)
+    return sd_bus_error_set_errnof (error, -r, "malformed reply from latchkeyd: %s", g_strerror (-r));
+  return 0;
+}
