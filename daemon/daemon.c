@@ -12,6 +12,7 @@
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
+#include "message-ids.h"
 
 struct _LkDaemon {
   LkConfig *config;
@@ -132,11 +133,31 @@ on_pairing_changed (LkPairing *pairing, gpointer user_data)
   g_autoptr (LkTokenResponse) tokens = NULL;
   g_autoptr (LkGrant) grant = NULL;
   g_autoptr (GError) error = NULL;
+  const GError *failure;
 
   if (daemon->bus != NULL)
     lk_pairing_object_emit_changed (daemon->bus);
-  if (lk_pairing_get_state (pairing) != LK_PAIRING_APPROVED)
-    return;
+  failure = lk_pairing_get_failure (pairing);
+  switch (lk_pairing_get_state (pairing))
+    {
+    case LK_PAIRING_DENIED:
+      lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_DENIED, "pairing denied: %s", failure->message);
+      return;
+    case LK_PAIRING_EXPIRED:
+      lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_EXPIRED, "pairing expired: %s", failure->message);
+      return;
+    case LK_PAIRING_CANCELLED:
+    case LK_PAIRING_FAILED:
+      lk_event (G_LOG_LEVEL_WARNING, "pairing", LK_MESSAGE_PAIRING_ENDED, "pairing %s: %s",
+                lk_pairing_state_to_string (lk_pairing_get_state (pairing)), failure->message);
+      return;
+    case LK_PAIRING_APPROVED:
+      break;
+    case LK_PAIRING_IDLE:
+    case LK_PAIRING_STARTING:
+    case LK_PAIRING_WAITING:
+      return;
+    }
 
   tokens = lk_pairing_steal_tokens (pairing);
   grant = lk_grant_new (daemon->config->pairing_issuer, tokens->refresh_token, tokens->id_token, &error);
@@ -145,7 +166,8 @@ on_pairing_changed (LkPairing *pairing, gpointer user_data)
       lk_warning ("pairing", "approved, but the grant cannot be kept: %s", error->message);
       return;
     }
-  lk_info ("pairing", "paired with %s at %s", grant->owner_name, grant->issuer);
+  lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_APPROVED, "paired with %s (sub %s) at %s",
+            grant->owner_name, grant->owner_subject, grant->issuer);
   lk_grant_free (daemon->grant);
   daemon->grant = g_steal_pointer (&grant);
   set_state (daemon, LK_DEVICE_STATE_PAIRED);
@@ -178,7 +200,7 @@ lk_daemon_unpair (LkDaemon *daemon, GError **error)
   if (!lk_grant_wipe (daemon->state_dir, error))
     return FALSE;
   g_clear_pointer (&daemon->grant, lk_grant_free);
-  lk_info ("pairing", "unpaired");
+  lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_UNPAIRED, "unpaired: the owner's grant is deleted");
   set_state (daemon, LK_DEVICE_STATE_UNPROVISIONED);
   if (daemon->bus != NULL)
     lk_pairing_object_emit_changed (daemon->bus);

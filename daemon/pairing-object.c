@@ -5,6 +5,7 @@
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
+#include "message-ids.h"
 #include "pairing-object.h"
 
 #define CHECK(m, member, error)                                                            \
@@ -97,8 +98,15 @@ method_start (sd_bus_message *m, void *userdata, sd_bus_error *error)
   if (pairing == NULL)
     return sd_bus_error_set (error, LK_DBUS_ERROR_FAILED, "pairing is not configured ([Pairing] Issuer)");
   if (!lk_pairing_start (pairing, &gerror))
-    return lk_error_to_sd_bus (gerror, error);
-  lk_info ("pairing", "pairing started by uid %u pid %d", (unsigned) caller->uid, (int) caller->pid);
+    {
+      if (g_error_matches (gerror, LK_ERROR, LK_ERROR_RATE_LIMITED))
+        lk_event (G_LOG_LEVEL_WARNING, "pairing", LK_MESSAGE_PAIRING_RATE_LIMITED,
+                  "pairing refused to uid %u pid %d unit %s: %s", (unsigned) caller->uid, (int) caller->pid,
+                  caller->unit ? caller->unit : "-", gerror->message);
+      return lk_error_to_sd_bus (gerror, error);
+    }
+  lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_STARTED, "pairing started by uid %u pid %d unit %s",
+            (unsigned) caller->uid, (int) caller->pid, caller->unit ? caller->unit : "-");
   return sd_bus_reply_method_return (m, NULL);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bus-open.h"
+#include "grant.h"
 #include "testlib.h"
 
 #define CLIENT_ID "latchkey-test"
@@ -112,9 +113,26 @@ test_pair_restart_unpair (void)
     g_assert_no_error (error);
     g_assert_true (g_str_has_prefix (sealed, "LKSB"));
 
-    log = lk_test_daemon_log (daemon);
-    g_assert_nonnull (strstr (log, ": info: pairing: paired with alice at "));
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+    log = lk_test_daemon_log (daemon);
+    g_assert_nonnull (strstr (log, ": notice: pairing: pairing started by uid "));
+    g_assert_nonnull (strstr (log, ": notice: pairing: paired with alice (sub alice) at "));
+  }
+
+  /* The refresh token, read back as the daemon would: never in its output, never in clear on disk. */
+  {
+    const char *state_dir = lk_test_env ("LATCHKEY_TEST_STATE_DIR");
+    g_autoptr (LkKeystore) keystore = lk_keystore_open (LK_KEYSTORE_TPM2, state_dir,
+                                                        lk_test_env ("LATCHKEY_TEST_TCTI"), &error);
+    g_autoptr (LkGrant) kept = NULL;
+
+    g_assert_no_error (error);
+    kept = lk_grant_load (keystore, state_dir, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (kept->owner_subject, ==, "alice");
+    g_assert_cmpuint (strlen (kept->refresh_token), >, 20);
+    g_assert_null (strstr (log, kept->refresh_token));
+    g_assert_null (memmem (sealed, st.st_size, kept->refresh_token, strlen (kept->refresh_token)));
   }
 
   /* A restart keeps the pairing without asking anyone. */
