@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <sysexits.h>
 #include <systemd/sd-bus.h>
 
@@ -36,4 +37,7 @@ int lk_ctl_get_properties (LkCtl *ctl, const char *interface, GHashTable *props,
  * Reports a failed call of @what on stderr in words a user can act on and
  * returns the matching exit code.
  */
+/* Prints the object built in @builder as pretty JSON on stdout. */
+void lk_ctl_print_json (JsonBuilder *builder);
+
 int lk_ctl_report_bus_error (LkCtl *ctl, const char *what, const sd_bus_error *error, int r);

@@ -59,9 +59,6 @@ print_json (GHashTable *props)
     { "Failure", "failure" },
   };
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
   for (gsize i = 0; i < G_N_ELEMENTS (members); i++)
@@ -72,11 +69,7 @@ print_json (GHashTable *props)
   json_builder_set_member_name (builder, "expires_at");
   json_builder_add_int_value (builder, g_ascii_strtoll (prop (props, "ExpiresAt"), NULL, 10));
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
+  lk_ctl_print_json (builder);
 }
 
 static void

@@ -65,3 +65,16 @@ lk_ctl_get_properties (LkCtl *ctl, const char *interface, GHashTable *props, sd_
     return sd_bus_error_set_errnof (error, -r, "malformed reply from latchkeyd: %s", g_strerror (-r));
   return 0;
 }
+
+void
+lk_ctl_print_json (JsonBuilder *builder)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}

@@ -25,9 +25,6 @@ static void
 print_json (GHashTable *props)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
@@ -42,11 +39,7 @@ print_json (GHashTable *props)
     }
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
+  lk_ctl_print_json (builder);
 }
 
 static void

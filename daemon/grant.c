@@ -15,15 +15,6 @@
 #define GRANT_FILE "grant.sealed"
 #define GRANT_VERSION 1
 
-static void
-wipe_string (char *secret)
-{
-  if (secret == NULL)
-    return;
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
-}
-
 void
 lk_grant_free (LkGrant *grant)
 {
@@ -32,7 +23,7 @@ lk_grant_free (LkGrant *grant)
   g_free (grant->issuer);
   g_free (grant->owner_subject);
   g_free (grant->owner_name);
-  wipe_string (grant->refresh_token);
+  lk_tpm_secret_string_free (grant->refresh_token);
   g_free (grant);
 }
 

@@ -4,27 +4,19 @@
 #include <string.h>
 
 #include "error.h"
+#include "tpm/secret-bytes.h"
 #include "oauth-device.h"
 
 /* OAuth responses are a few KiB; ID tokens with many claims stay well below. */
 #define RESPONSE_MAX_SIZE (64 * 1024)
 #define DEVICE_CODE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 
-static void
-wipe_string (char *secret)
-{
-  if (secret == NULL)
-    return;
-  explicit_bzero (secret, strlen (secret));
-  g_free (secret);
-}
-
 void
 lk_device_authorization_free (LkDeviceAuthorization *authorization)
 {
   if (authorization == NULL)
     return;
-  wipe_string (authorization->device_code);
+  lk_tpm_secret_string_free (authorization->device_code);
   g_free (authorization->user_code);
   g_free (authorization->verification_uri);
   g_free (authorization->verification_uri_complete);
@@ -36,9 +28,9 @@ lk_token_response_free (LkTokenResponse *tokens)
 {
   if (tokens == NULL)
     return;
-  wipe_string (tokens->access_token);
-  wipe_string (tokens->refresh_token);
-  wipe_string (tokens->id_token);
+  lk_tpm_secret_string_free (tokens->access_token);
+  lk_tpm_secret_string_free (tokens->refresh_token);
+  lk_tpm_secret_string_free (tokens->id_token);
   g_free (tokens->token_type);
   g_free (tokens->scope);
   g_free (tokens);

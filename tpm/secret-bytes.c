@@ -51,3 +51,12 @@ lk_tpm_secret_bytes_new (gconstpointer data,
     memcpy (copy, data, len);
   return lk_tpm_secret_bytes_take (copy, len);
 }
+
+void
+lk_tpm_secret_string_free (char *secret)
+{
+  if (secret == NULL)
+    return;
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}

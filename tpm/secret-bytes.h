@@ -12,4 +12,7 @@ GBytes *lk_tpm_secret_bytes_take (gpointer       data,
 GBytes *lk_tpm_secret_bytes_new  (gconstpointer  data,
                                   gsize          len);
 
+/* g_free() for a secret string (a token, a code): zeroed first. */
+void    lk_tpm_secret_string_free (char          *secret);
+
 G_END_DECLS
