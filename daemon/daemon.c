@@ -8,11 +8,11 @@
 #include "bus-source.h"
 #include "daemon.h"
 #include "device-object.h"
-#include "pairing-object.h"
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
 #include "message-ids.h"
+#include "pairing-object.h"
 
 struct _LkDaemon {
   LkConfig *config;
@@ -56,10 +56,10 @@ lk_daemon_free (LkDaemon *daemon)
   if (daemon == NULL)
     return;
   lk_daemon_stop (daemon);
-  lk_config_free (daemon->config);
   if (daemon->pairing != NULL)
     g_signal_handlers_disconnect_by_data (daemon->pairing, daemon);
   g_clear_object (&daemon->pairing);
+  lk_config_free (daemon->config);
   g_clear_pointer (&daemon->grant, lk_grant_free);
   g_clear_pointer (&daemon->keystore, lk_keystore_unref);
   g_free (daemon->key_thumbprint);
@@ -182,6 +182,7 @@ create_pairing (LkDaemon *daemon, GError **error)
     .scope = daemon->config->pairing_scopes,
     .trust_anchors = daemon->config->pairing_trust_anchors,
     .max_attempts_per_hour = daemon->config->pairing_max_per_hour,
+    /* RFC 8628 §3.2: a server that names no interval wants 5 seconds. */
     .default_interval = 5,
   };
 
