@@ -137,14 +137,27 @@ parse_authorization (JsonObject *object, const char *what, GError **error)
   return g_steal_pointer (&authorization);
 }
 
-/* Posts @form (owned) to @url and hands the response to @on_response. */
+/*
+ * Posts @form (owned) to @url in a task for @callback, tagged @source_tag,
+ * whose response goes to @on_response.
+ */
 static void
-post_form (LkHttp *http, const char *url, char *form, GTask *task, GAsyncReadyCallback on_response)
+post_form (LkHttp *http,
+           const char *url,
+           char *form,
+           gpointer source_tag,
+           GCancellable *cancellable,
+           GAsyncReadyCallback callback,
+           gpointer user_data,
+           GAsyncReadyCallback on_response)
 {
   g_autoptr (SoupMessage) message = soup_message_new_from_encoded_form (SOUP_METHOD_POST, url, form);
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, http, NULL);
   soup_message_headers_append (soup_message_get_request_headers (message), "Accept", "application/json");
-  lk_http_send_async (http, message, RESPONSE_MAX_SIZE, g_task_get_cancellable (task), on_response, task);
+  lk_http_send_async (http, message, RESPONSE_MAX_SIZE, cancellable, on_response, task);
 }
 
 static void
@@ -188,12 +201,9 @@ lk_oauth_device_authorize_async (LkHttp *http,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, lk_oauth_device_authorize_async);
-  g_task_set_task_data (task, http, NULL);
   post_form (http, server->device_authorization_endpoint,
-             soup_form_encode ("client_id", client_id, "scope", scope, NULL), task, on_authorized);
+             soup_form_encode ("client_id", client_id, "scope", scope, NULL), lk_oauth_device_authorize_async,
+             cancellable, callback, user_data, on_authorized);
 }
 
 LkDeviceAuthorization *
@@ -309,14 +319,10 @@ lk_oauth_device_poll_async (LkHttp *http,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, lk_oauth_device_poll_async);
-  g_task_set_task_data (task, http, NULL);
   post_form (http, server->token_endpoint,
              soup_form_encode ("grant_type", DEVICE_CODE_GRANT, "device_code", authorization->device_code,
                                "client_id", client_id, NULL),
-             task, on_polled);
+             lk_oauth_device_poll_async, cancellable, callback, user_data, on_polled);
 }
 
 gboolean

@@ -12,10 +12,6 @@
 #include "oauth-device.h"
 #include "testlib.h"
 
-#define CLIENT_ID "latchkey-test"
-#define CLIENTS "[{\"client_id\": \"" CLIENT_ID "\", \"token_endpoint_auth_method\": \"none\", " \
-  "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
-  "\"response_types\": [], \"redirect_uris\": []}]"
 #define SCOPE "openid offline_access"
 
 typedef struct {
@@ -25,30 +21,16 @@ typedef struct {
 } Fixture;
 
 static void
-on_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
-static void
 fixture_setup (Fixture *f, gconstpointer ttl)
 {
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (GError) error = NULL;
 
-  f->provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, ttl, NULL);
+  f->provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, ttl, NULL);
   f->http = lk_http_new (lk_test_peer_get (f->provider, "OIDC_CA"), &error);
   g_assert_no_error (error);
-  lk_oauth_discover_async (f->http, lk_test_peer_get (f->provider, "OIDC_ISSUER"), NULL, on_done, &result);
-  f->server = lk_oauth_discover_finish (wait_for (&result), &error);
+  lk_oauth_discover_async (f->http, lk_test_peer_get (f->provider, "OIDC_ISSUER"), NULL, lk_test_on_result, &result);
+  f->server = lk_oauth_discover_finish (lk_test_wait_result (&result), &error);
   g_assert_no_error (error);
 }
 
@@ -65,8 +47,8 @@ authorize (Fixture *f, const char *client_id, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  lk_oauth_device_authorize_async (f->http, f->server, client_id, SCOPE, NULL, on_done, &result);
-  return lk_oauth_device_authorize_finish (wait_for (&result), error);
+  lk_oauth_device_authorize_async (f->http, f->server, client_id, SCOPE, NULL, lk_test_on_result, &result);
+  return lk_oauth_device_authorize_finish (lk_test_wait_result (&result), error);
 }
 
 static gboolean
@@ -75,8 +57,8 @@ poll_once (Fixture *f, LkDeviceAuthorization *authorization, LkDevicePoll *poll,
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  lk_oauth_device_poll_async (f->http, f->server, CLIENT_ID, authorization, NULL, on_done, &result);
-  return lk_oauth_device_poll_finish (wait_for (&result), poll, tokens, error);
+  lk_oauth_device_poll_async (f->http, f->server, LK_TEST_CLIENT_ID, authorization, NULL, lk_test_on_result, &result);
+  return lk_oauth_device_poll_finish (lk_test_wait_result (&result), poll, tokens, error);
 }
 
 static void
@@ -88,7 +70,7 @@ test_approved (Fixture *f, gconstpointer data)
   g_autofree char *verification_uri = NULL;
   LkDevicePoll poll;
 
-  authorization = authorize (f, CLIENT_ID, &error);
+  authorization = authorize (f, LK_TEST_CLIENT_ID, &error);
   g_assert_no_error (error);
   verification_uri = g_strconcat (lk_test_peer_get (f->provider, "OIDC_ISSUER"), "/device", NULL);
   g_assert_cmpstr (authorization->verification_uri, ==, verification_uri);
@@ -129,7 +111,7 @@ test_denied (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   LkDevicePoll poll;
 
-  authorization = authorize (f, CLIENT_ID, &error);
+  authorization = authorize (f, LK_TEST_CLIENT_ID, &error);
   g_assert_no_error (error);
   g_assert_true (lk_test_approve (f->provider, authorization->verification_uri_complete, "alice", TRUE));
 
@@ -147,7 +129,7 @@ test_expired (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   LkDevicePoll poll;
 
-  authorization = authorize (f, CLIENT_ID, &error);
+  authorization = authorize (f, LK_TEST_CLIENT_ID, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (authorization->expires_in, ==, 1);
   g_usleep (2 * G_USEC_PER_SEC);

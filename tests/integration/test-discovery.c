@@ -31,12 +31,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   lk_test_peer_free (f->provider);
 }
 
-static void
-on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 /* Runs a discovery of @issuer trusting @ca to completion. */
 static LkOAuthServer *
 discover (const char *ca, const char *issuer, GError **error)
@@ -45,10 +39,8 @@ discover (const char *ca, const char *issuer, GError **error)
   g_autoptr (GAsyncResult) result = NULL;
 
   g_assert_nonnull (http);
-  lk_oauth_discover_async (http, issuer, NULL, on_discovered, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return lk_oauth_discover_finish (result, error);
+  lk_oauth_discover_async (http, issuer, NULL, lk_test_on_result, &result);
+  return lk_oauth_discover_finish (lk_test_wait_result (&result), error);
 }
 
 static void

@@ -15,16 +15,12 @@
 #include "grant.h"
 #include "testlib.h"
 
-#define CLIENT_ID "latchkey-test"
-#define CLIENTS "[{\"client_id\": \"" CLIENT_ID "\", \"token_endpoint_auth_method\": \"none\", " \
-  "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
-  "\"response_types\": [], \"redirect_uris\": []}]"
 
 /* The daemon's configuration to pair with @provider. */
 static char *
 pairing_config (LkTestPeer *provider)
 {
-  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" CLIENT_ID "\nTrustAnchors=%s\n",
+  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" LK_TEST_CLIENT_ID "\nTrustAnchors=%s\n",
                           lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
 }
 
@@ -79,7 +75,7 @@ wait_state_signal (sd_bus *bus, char **state)
 static void
 test_pair_restart_unpair (void)
 {
-  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, NULL);
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
   g_autofree char *config = pairing_config (provider);
   g_autofree char *grant = g_build_filename (lk_test_env ("LATCHKEY_TEST_STATE_DIR"), "grant.sealed", NULL);
   g_autofree char *result = NULL, *uri = NULL, *owner = NULL, *sealed = NULL, *log = NULL;
@@ -184,7 +180,7 @@ spawn_pair (const char *arg)
 static void
 test_cli_pair_and_unpair (void)
 {
-  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, NULL);
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
   g_autofree char *config = pairing_config (provider);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -233,7 +229,7 @@ test_cli_pair_and_unpair (void)
 static void
 test_cli_no_wait (void)
 {
-  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, NULL);
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
   g_autofree char *config = pairing_config (provider);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autofree char *out = NULL, *err = NULL, *code = NULL, *expected = NULL;

@@ -11,10 +11,6 @@
 #include "pairing.h"
 #include "testlib.h"
 
-#define CLIENT_ID "latchkey-test"
-#define CLIENTS "[{\"client_id\": \"" CLIENT_ID "\", \"token_endpoint_auth_method\": \"none\", " \
-  "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
-  "\"response_types\": [], \"redirect_uris\": []}]"
 
 typedef struct {
   LkTestPeer *provider;
@@ -36,14 +32,14 @@ fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   LkPairingConfig config = {
-    .client_id = CLIENT_ID,
+    .client_id = LK_TEST_CLIENT_ID,
     .scope = "openid offline_access",
     .max_attempts_per_hour = 3,
     /* The provider names no interval; one second keeps the tests short. */
     .default_interval = 1,
   };
 
-  f->provider = lk_test_peer_start ("oidc", "oidc", CLIENTS, data, NULL);
+  f->provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, data, NULL);
   config.issuer = lk_test_peer_get (f->provider, "OIDC_ISSUER");
   config.trust_anchors = lk_test_peer_get (f->provider, "OIDC_CA");
   f->pairing = lk_pairing_new (&config, &error);
@@ -215,7 +211,7 @@ test_server_unreachable (void)
   g_autoptr (LkPairing) pairing = NULL;
   LkPairingConfig config = {
     .issuer = "https://127.0.0.1:1",
-    .client_id = CLIENT_ID,
+    .client_id = LK_TEST_CLIENT_ID,
     .scope = "openid",
     .max_attempts_per_hour = 1,
     .default_interval = 5,

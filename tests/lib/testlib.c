@@ -324,3 +324,22 @@ lk_test_peer_free (LkTestPeer *peer)
   g_hash_table_unref (peer->facts);
   g_free (peer);
 }
+
+void
+lk_test_on_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+GAsyncResult *
+lk_test_wait_result (GAsyncResult **slot)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (*slot == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return *slot;
+}

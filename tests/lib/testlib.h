@@ -71,6 +71,21 @@ char *lk_test_daemon_log (LkTestDaemon *daemon);
 void lk_test_daemon_free (LkTestDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestDaemon, lk_test_daemon_free)
 
+/* The device's client at the tests' OpenID provider: public, device grant and refresh. */
+#define LK_TEST_CLIENT_ID "latchkey-test"
+#define LK_TEST_CLIENTS "[{\"client_id\": \"" LK_TEST_CLIENT_ID "\", " \
+  "\"token_endpoint_auth_method\": \"none\", " \
+  "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
+  "\"response_types\": [], \"redirect_uris\": []}]"
+
+/*
+ * For async calls in tests: pass lk_test_on_result with the address of a
+ * NULL GAsyncResult pointer, then lk_test_wait_result() on that address
+ * runs the main loop until it is filled. The caller unrefs the result.
+ */
+void lk_test_on_result (GObject *source, GAsyncResult *result, gpointer user_data);
+GAsyncResult *lk_test_wait_result (GAsyncResult **slot);
+
 /* A peer started by tests/peer, stopped when freed. */
 typedef struct {
   GSubprocess *process;
