@@ -43,6 +43,12 @@ peers_start_swtpm() {
                 --tpmstate "dir=$dir" --flags not-need-init,startup-clear \
                 --pid "file=$dir/pid" --daemon 2>>"$dir/swtpm.log"; then
             PEERS_PIDFILES+=("$dir/pid")
+            # The daemonized child may write its PID after the parent exits;
+            # without it peers_stop could not end it.
+            for _ in $(seq 100); do
+                [ -s "$dir/pid" ] && break
+                sleep 0.02
+            done
             SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
             return 0
         fi

@@ -15,6 +15,13 @@ ok() {
     fi
 }
 
+# nested_ok STATUS DESCRIPTION: ok, showing what the nested harness said
+# when it failed.
+nested_ok() {
+    [ "$1" = 0 ] || sed 's/^/# test-env: /' "$record/stderr"
+    ok "$@"
+}
+
 # A killed process may stay a zombie until its new parent reaps it.
 alive() {
     local state
@@ -70,26 +77,27 @@ mkdir -p "$record"
     echo $escaped > "$0/escaped"
     # Leave only once it has its session, out of reach of the group kill.
     while [ "$(ps -o sid= -p $escaped | tr -d " ")" != $escaped ]; do sleep 0.01; done
-    exit 0' "$record" 2>/dev/null
+    exit 0' "$record" 2>"$record/stderr"
 status=$?
 nested_dir=$(cat "$record/dir")
 escaped=$(cat "$record/escaped")
 sleep 0.2
 [ "$status" = 99 ] && ! alive "$escaped" && [ ! -e "$nested_dir" ] \
-    && ! pgrep -f -- "$nested_dir" >/dev/null
-ok $? "a test that leaks a process fails (status $status) and the process is killed"
+    && ! pgrep -f -- "$nested_dir" >/dev/null \
+    && grep -q "left processes behind: $escaped\$" "$record/stderr"
+nested_ok $? "a test that leaks a process fails (status $status) and the process is killed"
 
 # A failing test's status is passed on, and its peers are stopped.
-"$test_env" bash -c 'echo "$LATCHKEY_TEST_DIR" > "$0/dir"; exit 3' "$record"
+"$test_env" bash -c 'echo "$LATCHKEY_TEST_DIR" > "$0/dir"; exit 3' "$record" 2>"$record/stderr"
 status=$?
 nested_dir=$(cat "$record/dir")
 [ "$status" = 3 ] && [ ! -e "$nested_dir" ] && ! pgrep -f -- "$nested_dir" >/dev/null
-ok $? "a failing test's status ($status) is kept and its peers are stopped"
+nested_ok $? "a failing test's status ($status) is kept and its peers are stopped"
 
 # Killing the harness mid-test stops the test, its children and its peers.
 rm -f "$record/dir"
 "$test_env" bash -c 'echo "$LATCHKEY_TEST_DIR" > "$0/dir.tmp"; mv "$0/dir.tmp" "$0/dir"; sleep 600 & wait' \
-    "$record" &
+    "$record" 2>"$record/stderr" &
 harness=$!
 for _ in $(seq 100); do
     [ -e "$record/dir" ] && break
@@ -101,6 +109,6 @@ wait "$harness"
 status=$?
 sleep 0.2
 [ "$status" = 143 ] && [ ! -e "$nested_dir" ] && ! pgrep -f -- "$nested_dir" >/dev/null
-ok $? "a harness killed by SIGTERM (status $status) leaves no process and no directory"
+nested_ok $? "a harness killed by SIGTERM (status $status) leaves no process and no directory"
 
 [ "$failures" = 0 ]
