@@ -118,7 +118,7 @@ call (LkCtl *ctl, const char *member)
                               NULL);
 
   if (r < 0)
-    return lk_ctl_report_bus_error (ctl, member[0] == 'U' ? "unpair" : "pair", &error, r);
+    return lk_ctl_report_bus_error (ctl, "pair", &error, r);
   return LK_CTL_EXIT_OK;
 }
 
@@ -202,15 +202,26 @@ lk_ctl_pair (LkCtl *ctl, int argc, char **argv)
 int
 lk_ctl_unpair (LkCtl *ctl, int argc, char **argv)
 {
-  int exit_code;
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  int revoked = 0;
+  int r;
 
   if (argc > 1)
     {
       g_printerr ("latchkeyctl unpair: unexpected argument “%s”\n", argv[1]);
       return LK_CTL_EXIT_USAGE;
     }
-  exit_code = call (ctl, "Unpair");
-  if (exit_code == LK_CTL_EXIT_OK)
-    g_print ("Unpaired: the owner's grant is deleted.\n");
-  return exit_code;
+  r = sd_bus_call_method (ctl->bus, LK_BUS_NAME, LK_OBJECT_PATH, LK_PAIRING_INTERFACE, "Unpair", &error, &reply,
+                          NULL);
+  if (r >= 0)
+    r = sd_bus_message_read (reply, "b", &revoked);
+  if (r < 0)
+    return lk_ctl_report_bus_error (ctl, "unpair", &error, r);
+  if (revoked)
+    g_print ("Unpaired: the owner's grant is deleted here and revoked at the authorization server.\n");
+  else
+    g_print ("Unpaired: the owner's grant is deleted here, but the authorization server did not revoke it "
+             "(see latchkeyd's log).\n");
+  return LK_CTL_EXIT_OK;
 }

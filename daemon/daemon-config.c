@@ -13,6 +13,19 @@ static const char *const key_backend_names[] = {
   NULL,
 };
 
+static const char *const client_auth_names[] = {
+  [LK_CLIENT_AUTH_NONE]            = "none",
+  [LK_CLIENT_AUTH_PRIVATE_KEY_JWT] = "private_key_jwt",
+  NULL,
+};
+
+static const char *const dpop_names[] = {
+  [LK_DPOP_AUTO]   = "auto",
+  [LK_DPOP_ALWAYS] = "always",
+  [LK_DPOP_NEVER]  = "never",
+  NULL,
+};
+
 static const LkConfigKey schema[] = {
   { "Daemon", "LogLevel",   LK_CONFIG_CHOICE, lk_log_level_names },
   { "Daemon", "AdminGroup", LK_CONFIG_STRING },
@@ -24,6 +37,9 @@ static const LkConfigKey schema[] = {
   { "Pairing", "Scopes",     LK_CONFIG_STRING },
   { "Pairing", "TrustAnchors", LK_CONFIG_STRING },
   { "Pairing", "MaxAttemptsPerHour", LK_CONFIG_UINT, NULL, 1, 1000 },
+  { "Pairing", "ClientAuthentication", LK_CONFIG_CHOICE, client_auth_names },
+  { "Pairing", "DPoP",       LK_CONFIG_CHOICE, dpop_names },
+  { "Pairing", "RefreshMargin", LK_CONFIG_UINT, NULL, 0, 3600 },
 };
 
 static guint
@@ -89,6 +105,16 @@ lk_config_load (const char *path, GError **error)
   config->pairing_max_per_hour = 10;
   if (g_key_file_has_key (kf, "Pairing", "MaxAttemptsPerHour", NULL))
     config->pairing_max_per_hour = (guint) g_key_file_get_uint64 (kf, "Pairing", "MaxAttemptsPerHour", NULL);
+
+  g_clear_pointer (&value, g_free);
+  value = g_key_file_get_string (kf, "Pairing", "ClientAuthentication", NULL);
+  config->pairing_client_auth = value ? choice_index (client_auth_names, value) : LK_CLIENT_AUTH_NONE;
+  g_clear_pointer (&value, g_free);
+  value = g_key_file_get_string (kf, "Pairing", "DPoP", NULL);
+  config->pairing_dpop = value ? choice_index (dpop_names, value) : LK_DPOP_AUTO;
+  config->refresh_margin = 60;
+  if (g_key_file_has_key (kf, "Pairing", "RefreshMargin", NULL))
+    config->refresh_margin = (guint) g_key_file_get_uint64 (kf, "Pairing", "RefreshMargin", NULL);
 
   /* Only a TPM can tie a secret to the boot chain. */
   if (config->seal_pcrs->len > 0 && config->key_backend != LK_KEYSTORE_TPM2)

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "log.h"
+#include "oauth-client.h"
 #include "tpm/keystore.h"
 
 /* latchkey.conf(5), parsed and checked: every field has a value. */
@@ -19,6 +20,9 @@ typedef struct {
   char *pairing_scopes;           /* [Pairing] Scopes */
   char *pairing_trust_anchors;    /* [Pairing] TrustAnchors, NULL: system store */
   guint pairing_max_per_hour;     /* [Pairing] MaxAttemptsPerHour */
+  LkClientAuth pairing_client_auth;  /* [Pairing] ClientAuthentication */
+  LkDPoPMode pairing_dpop;           /* [Pairing] DPoP */
+  guint refresh_margin;              /* [Pairing] RefreshMargin, seconds */
 } LkConfig;
 
 LkConfig *lk_config_load (const char *path, GError **error);

@@ -9,10 +9,12 @@
 #include "daemon.h"
 #include "device-object.h"
 #include "error.h"
+#include "grant-keeper.h"
 #include "latchkey-names.h"
 #include "log.h"
 #include "message-ids.h"
 #include "pairing-object.h"
+#include "tpm/secret-bytes.h"
 
 struct _LkDaemon {
   LkConfig *config;
@@ -22,9 +24,13 @@ struct _LkDaemon {
   LkDeviceState state;
   LkKeystore *keystore;
   char *key_thumbprint;
+  LkOAuthClient *oauth;       /* NULL without [Pairing] Issuer */
   LkPairing *pairing;
-  LkGrant *grant;
+  LkGrant *stored_grant;      /* loaded, until the keeper takes it */
+  LkGrantKeeper *keeper;      /* while paired */
 };
+
+static void drop_keeper (LkDaemon *daemon);
 
 const char *
 lk_device_state_to_string (LkDeviceState state)
@@ -59,8 +65,10 @@ lk_daemon_free (LkDaemon *daemon)
   if (daemon->pairing != NULL)
     g_signal_handlers_disconnect_by_data (daemon->pairing, daemon);
   g_clear_object (&daemon->pairing);
+  drop_keeper (daemon);
+  g_clear_object (&daemon->oauth);
   lk_config_free (daemon->config);
-  g_clear_pointer (&daemon->grant, lk_grant_free);
+  g_clear_pointer (&daemon->stored_grant, lk_grant_free);
   g_clear_pointer (&daemon->keystore, lk_keystore_unref);
   g_free (daemon->key_thumbprint);
   g_free (daemon->state_dir);
@@ -107,14 +115,9 @@ lk_daemon_load_identity (LkDaemon *daemon, GError **error)
   daemon->keystore = g_steal_pointer (&keystore);
 
   /* A grant that cannot be read leaves the device unpaired, not without identity. */
-  daemon->grant = lk_grant_load (daemon->keystore, daemon->state_dir, &local_error);
+  daemon->stored_grant = lk_grant_load (daemon->keystore, daemon->state_dir, &local_error);
   if (local_error != NULL)
     lk_warning ("pairing", "the stored grant is unusable, pair again: %s", local_error->message);
-  if (daemon->grant != NULL)
-    {
-      daemon->state = LK_DEVICE_STATE_PAIRED;
-      lk_info ("pairing", "paired with %s at %s", daemon->grant->owner_name, daemon->grant->issuer);
-    }
   return TRUE;
 }
 
@@ -127,84 +130,214 @@ set_state (LkDaemon *daemon, LkDeviceState state)
 }
 
 static void
+emit_pairing_changed (LkDaemon *daemon)
+{
+  if (daemon->bus != NULL)
+    lk_pairing_object_emit_changed (daemon->bus);
+}
+
+static void
+drop_keeper (LkDaemon *daemon)
+{
+  if (daemon->keeper == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (daemon->keeper, daemon);
+  lk_grant_keeper_stop (daemon->keeper);
+  g_clear_object (&daemon->keeper);
+}
+
+static void
+on_keeper_changed (LkGrantKeeper *keeper, gpointer user_data)
+{
+  emit_pairing_changed (user_data);
+}
+
+static void
+on_keeper_revoked (LkGrantKeeper *keeper, const GError *reason, gpointer user_data)
+{
+  LkDaemon *daemon = user_data;
+  g_autoptr (GError) error = NULL;
+
+  lk_event (G_LOG_LEVEL_WARNING, "grant", LK_MESSAGE_GRANT_REVOKED, "%s: the device is unpaired",
+            reason->message);
+  if (!lk_grant_wipe (daemon->state_dir, &error))
+    lk_warning ("grant", "%s", error->message);
+  drop_keeper (daemon);
+  set_state (daemon, LK_DEVICE_STATE_UNPROVISIONED);
+  emit_pairing_changed (daemon);
+}
+
+/* Keeps @grant alive from now on; @tokens (nullable) are those it came with. */
+static void
+keep_grant (LkDaemon *daemon, LkGrant *grant, const LkTokenResponse *tokens)
+{
+  drop_keeper (daemon);
+  daemon->keeper = lk_grant_keeper_new (daemon->oauth, daemon->keystore, daemon->state_dir, grant,
+                                        daemon->config->refresh_margin);
+  g_signal_connect (daemon->keeper, "changed", G_CALLBACK (on_keeper_changed), daemon);
+  g_signal_connect (daemon->keeper, "revoked", G_CALLBACK (on_keeper_revoked), daemon);
+  lk_grant_keeper_start (daemon->keeper, tokens);
+}
+
+static gboolean
+on_pairing_approved (const LkTokenResponse *tokens, gpointer user_data, GError **error)
+{
+  LkDaemon *daemon = user_data;
+  g_autoptr (LkGrant) grant = lk_grant_new (daemon->config->pairing_issuer, tokens->refresh_token,
+                                            tokens->id_token, error);
+
+  if (grant == NULL || !lk_grant_store (grant, daemon->keystore, daemon->state_dir, error))
+    {
+      g_prefix_error (error, "approved, but the grant cannot be kept: ");
+      return FALSE;
+    }
+  lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_APPROVED, "paired with %s (sub %s) at %s%s",
+            grant->owner_name, grant->owner_subject, grant->issuer,
+            g_strcmp0 (tokens->token_type, "DPoP") == 0 ? ", tokens bound to the device key" : "");
+  keep_grant (daemon, g_steal_pointer (&grant), tokens);
+  set_state (daemon, LK_DEVICE_STATE_PAIRED);
+  return TRUE;
+}
+
+static void
 on_pairing_changed (LkPairing *pairing, gpointer user_data)
 {
   LkDaemon *daemon = user_data;
-  g_autoptr (LkTokenResponse) tokens = NULL;
-  g_autoptr (LkGrant) grant = NULL;
-  g_autoptr (GError) error = NULL;
   const GError *failure;
 
-  if (daemon->bus != NULL)
-    lk_pairing_object_emit_changed (daemon->bus);
+  emit_pairing_changed (daemon);
   failure = lk_pairing_get_failure (pairing);
   switch (lk_pairing_get_state (pairing))
     {
     case LK_PAIRING_DENIED:
       lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_DENIED, "pairing denied: %s", failure->message);
-      return;
+      break;
     case LK_PAIRING_EXPIRED:
       lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_EXPIRED, "pairing expired: %s", failure->message);
-      return;
+      break;
     case LK_PAIRING_CANCELLED:
     case LK_PAIRING_FAILED:
       lk_event (G_LOG_LEVEL_WARNING, "pairing", LK_MESSAGE_PAIRING_ENDED, "pairing %s: %s",
                 lk_pairing_state_to_string (lk_pairing_get_state (pairing)), failure->message);
-      return;
-    case LK_PAIRING_APPROVED:
       break;
+    case LK_PAIRING_APPROVED:
     case LK_PAIRING_IDLE:
     case LK_PAIRING_STARTING:
     case LK_PAIRING_WAITING:
-      return;
+      break;
     }
+}
 
-  tokens = lk_pairing_steal_tokens (pairing);
-  grant = lk_grant_new (daemon->config->pairing_issuer, tokens->refresh_token, tokens->id_token, &error);
-  if (grant == NULL || !lk_grant_store (grant, daemon->keystore, daemon->state_dir, &error))
+/* The stored grant, if it is of the configured server, is the owner's from now on. */
+static void
+resume_grant (LkDaemon *daemon)
+{
+  g_autoptr (LkGrant) grant = g_steal_pointer (&daemon->stored_grant);
+
+  if (grant == NULL)
+    return;
+  if (daemon->oauth == NULL || g_strcmp0 (grant->issuer, daemon->config->pairing_issuer) != 0)
     {
-      lk_warning ("pairing", "approved, but the grant cannot be kept: %s", error->message);
+      lk_warning ("pairing", "the stored grant is of %s, but [Pairing] Issuer is %s: pair again", grant->issuer,
+                  daemon->config->pairing_issuer ? daemon->config->pairing_issuer : "not set");
       return;
     }
-  lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_PAIRING_APPROVED, "paired with %s (sub %s) at %s",
-            grant->owner_name, grant->owner_subject, grant->issuer);
-  lk_grant_free (daemon->grant);
-  daemon->grant = g_steal_pointer (&grant);
-  set_state (daemon, LK_DEVICE_STATE_PAIRED);
+  lk_info ("pairing", "paired with %s at %s", grant->owner_name, grant->issuer);
+  keep_grant (daemon, g_steal_pointer (&grant), NULL);
+  daemon->state = LK_DEVICE_STATE_PAIRED;
 }
 
 static gboolean
 create_pairing (LkDaemon *daemon, GError **error)
 {
-  LkPairingConfig config = {
+  LkOAuthClientConfig client_config = {
     .issuer = daemon->config->pairing_issuer,
     .client_id = daemon->config->pairing_client_id,
-    .scope = daemon->config->pairing_scopes,
     .trust_anchors = daemon->config->pairing_trust_anchors,
+    .client_auth = daemon->config->pairing_client_auth,
+    .dpop = daemon->config->pairing_dpop,
+  };
+  LkPairingConfig config = {
+    .scope = daemon->config->pairing_scopes,
     .max_attempts_per_hour = daemon->config->pairing_max_per_hour,
     /* RFC 8628 §3.2: a server that names no interval wants 5 seconds. */
     .default_interval = 5,
   };
 
-  if (config.issuer == NULL)
+  if (client_config.issuer == NULL)
     return TRUE;
-  daemon->pairing = lk_pairing_new (&config, error);
-  if (daemon->pairing == NULL)
+  daemon->oauth = lk_oauth_client_new (&client_config, daemon->keystore, error);
+  if (daemon->oauth == NULL)
     return FALSE;
+  daemon->pairing = lk_pairing_new (daemon->oauth, &config, on_pairing_approved, daemon);
   g_signal_connect (daemon->pairing, "changed", G_CALLBACK (on_pairing_changed), daemon);
   return TRUE;
 }
 
-gboolean
-lk_daemon_unpair (LkDaemon *daemon, GError **error)
+static void
+on_unpair_revoked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  if (!lk_grant_wipe (daemon->state_dir, error))
-    return FALSE;
-  g_clear_pointer (&daemon->grant, lk_grant_free);
-  lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_UNPAIRED, "unpaired: the owner's grant is deleted");
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (lk_oauth_revoke_finish (result, &error))
+    lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_UNPAIRED,
+              "unpaired: the owner's grant is deleted and revoked at %s", (const char *) g_task_get_task_data (task));
+  else
+    lk_event (G_LOG_LEVEL_WARNING, "pairing", LK_MESSAGE_UNPAIRED,
+              "unpaired: the owner's grant is deleted, but %s could not revoke it: %s",
+              (const char *) g_task_get_task_data (task), error->message);
+  g_task_return_boolean (task, error == NULL);
+}
+
+void
+lk_daemon_unpair_async (LkDaemon *daemon, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, user_data);
+  g_autoptr (GError) error = NULL;
+  char *refresh_token = NULL;
+
+  g_task_set_source_tag (task, lk_daemon_unpair_async);
+  if (!lk_grant_wipe (daemon->state_dir, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_pointer (&daemon->stored_grant, lk_grant_free);
+  if (daemon->keeper != NULL)
+    {
+      refresh_token = g_strdup (lk_grant_keeper_get_grant (daemon->keeper)->refresh_token);
+      g_task_set_task_data (task, g_strdup (lk_grant_keeper_get_grant (daemon->keeper)->issuer), g_free);
+      drop_keeper (daemon);
+    }
   set_state (daemon, LK_DEVICE_STATE_UNPROVISIONED);
-  if (daemon->bus != NULL)
-    lk_pairing_object_emit_changed (daemon->bus);
+  emit_pairing_changed (daemon);
+
+  if (refresh_token == NULL)
+    {
+      lk_event (G_LOG_LEVEL_MESSAGE, "pairing", LK_MESSAGE_UNPAIRED, "unpaired: there was no grant to revoke");
+      g_task_return_boolean (task, FALSE);
+      return;
+    }
+  /* The local copy is gone whatever the server says: revoking is a courtesy that may fail offline. */
+  lk_oauth_revoke_async (daemon->oauth, refresh_token, NULL, on_unpair_revoked, g_steal_pointer (&task));
+  lk_tpm_secret_string_free (refresh_token);
+}
+
+gboolean
+lk_daemon_unpair_finish (GAsyncResult *result, gboolean *ret_revoked, GError **error)
+{
+  GError *local_error = NULL;
+  gboolean revoked;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  revoked = g_task_propagate_boolean (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  *ret_revoked = revoked;
   return TRUE;
 }
 
@@ -248,6 +381,7 @@ lk_daemon_start (LkDaemon *daemon,
     }
   if (!create_pairing (daemon, error))
     return FALSE;
+  resume_grant (daemon);
 
   /* No queueing and no replacing: a second daemon must fail, not wait. */
   r = sd_bus_request_name (bus, LK_BUS_NAME, 0);
@@ -313,7 +447,13 @@ lk_daemon_get_pairing (LkDaemon *daemon)
 const LkGrant *
 lk_daemon_get_grant (LkDaemon *daemon)
 {
-  return daemon->grant;
+  return daemon->keeper != NULL ? lk_grant_keeper_get_grant (daemon->keeper) : NULL;
+}
+
+gint64
+lk_daemon_get_token_expires_at (LkDaemon *daemon)
+{
+  return daemon->keeper != NULL ? lk_grant_keeper_get_expires_at (daemon->keeper) : 0;
 }
 
 const char *

@@ -53,5 +53,14 @@ const char *lk_daemon_get_key_algorithm (LkDaemon *daemon);
 LkPairing *lk_daemon_get_pairing (LkDaemon *daemon);
 /* The owner's grant, NULL when the device is not paired. */
 const LkGrant *lk_daemon_get_grant (LkDaemon *daemon);
+/* When the owner's access token expires (unix seconds); 0 while there is none. */
+gint64 lk_daemon_get_token_expires_at (LkDaemon *daemon);
 /* Forgets the owner's grant: the device is no longer paired. */
-gboolean lk_daemon_unpair (LkDaemon *daemon, GError **error);
+/*
+ * Forgets the owner's grant: deletes it from the state dir, then asks the
+ * server to revoke it (RFC 7009). Fails only when the local copy cannot
+ * be deleted; @ret_revoked says whether the server revoked it (offline, or
+ * without a revocation endpoint, it did not).
+ */
+void lk_daemon_unpair_async (LkDaemon *daemon, GAsyncReadyCallback callback, gpointer user_data);
+gboolean lk_daemon_unpair_finish (GAsyncResult *result, gboolean *ret_revoked, GError **error);

@@ -25,6 +25,7 @@ static const struct {
   { LK_ERROR_BUSY,          LK_DBUS_ERROR_PREFIX "Busy" },
   { LK_ERROR_RATE_LIMITED,  LK_DBUS_ERROR_PREFIX "RateLimited" },
   { LK_ERROR_CANCELLED,     LK_DBUS_ERROR_PREFIX "Cancelled" },
+  { LK_ERROR_REVOKED,       LK_DBUS_ERROR_PREFIX "Revoked" },
 };
 
 const char *

@@ -24,6 +24,7 @@ typedef enum {
   LK_ERROR_BUSY,
   LK_ERROR_RATE_LIMITED,
   LK_ERROR_CANCELLED,
+  LK_ERROR_REVOKED,
 } LkError;
 
 GQuark lk_error_quark (void);

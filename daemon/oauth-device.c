@@ -4,11 +4,10 @@
 #include <string.h>
 
 #include "error.h"
-#include "tpm/secret-bytes.h"
+#include "json-members.h"
 #include "oauth-device.h"
+#include "tpm/secret-bytes.h"
 
-/* OAuth responses are a few KiB; ID tokens with many claims stay well below. */
-#define RESPONSE_MAX_SIZE (64 * 1024)
 #define DEVICE_CODE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 
 void
@@ -21,69 +20,6 @@ lk_device_authorization_free (LkDeviceAuthorization *authorization)
   g_free (authorization->verification_uri);
   g_free (authorization->verification_uri_complete);
   g_free (authorization);
-}
-
-void
-lk_token_response_free (LkTokenResponse *tokens)
-{
-  if (tokens == NULL)
-    return;
-  lk_tpm_secret_string_free (tokens->access_token);
-  lk_tpm_secret_string_free (tokens->refresh_token);
-  lk_tpm_secret_string_free (tokens->id_token);
-  g_free (tokens->token_type);
-  g_free (tokens->scope);
-  g_free (tokens);
-}
-
-/* A member that must be a string when present; @required says whether it must be. */
-static gboolean
-read_string (JsonObject *object, const char *member, gboolean required, const char *what,
-             char **ret_value, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL)
-    {
-      if (!required)
-        return TRUE;
-      g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: no %s", what, member);
-      return FALSE;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING
-      || *json_node_get_string (node) == '\0')
-    {
-      g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: %s is not a non-empty string", what, member);
-      return FALSE;
-    }
-  *ret_value = g_strdup (json_node_get_string (node));
-  return TRUE;
-}
-
-/* A member that must be a positive integer of at most @max when present. */
-static gboolean
-read_uint (JsonObject *object, const char *member, gboolean required, guint max, const char *what,
-           guint *ret_value, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-  gint64 value;
-
-  if (node == NULL)
-    {
-      if (!required)
-        return TRUE;
-      g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: no %s", what, member);
-      return FALSE;
-    }
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
-      || (value = json_node_get_int (node)) <= 0 || value > max)
-    {
-      g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: %s is not an integer between 1 and %u", what,
-                   member, max);
-      return FALSE;
-    }
-  *ret_value = (guint) value;
-  return TRUE;
 }
 
 static gboolean
@@ -122,13 +58,13 @@ parse_authorization (JsonObject *object, const char *what, GError **error)
 {
   g_autoptr (LkDeviceAuthorization) authorization = g_new0 (LkDeviceAuthorization, 1);
 
-  if (!read_string (object, "device_code", TRUE, what, &authorization->device_code, error)
-      || !read_string (object, "user_code", TRUE, what, &authorization->user_code, error)
-      || !read_string (object, "verification_uri", TRUE, what, &authorization->verification_uri, error)
-      || !read_string (object, "verification_uri_complete", FALSE, what,
+  if (!lk_json_read_string (object, "device_code", TRUE, what, &authorization->device_code, error)
+      || !lk_json_read_string (object, "user_code", TRUE, what, &authorization->user_code, error)
+      || !lk_json_read_string (object, "verification_uri", TRUE, what, &authorization->verification_uri, error)
+      || !lk_json_read_string (object, "verification_uri_complete", FALSE, what,
                        &authorization->verification_uri_complete, error)
-      || !read_uint (object, "expires_in", TRUE, 24 * 3600, what, &authorization->expires_in, error)
-      || !read_uint (object, "interval", FALSE, 3600, what, &authorization->interval, error)
+      || !lk_json_read_uint (object, "expires_in", TRUE, 24 * 3600, what, &authorization->expires_in, error)
+      || !lk_json_read_uint (object, "interval", FALSE, 3600, what, &authorization->interval, error)
       || !check_user_code (authorization->user_code, what, error)
       || !check_https (authorization->verification_uri, "verification_uri", what, error)
       || (authorization->verification_uri_complete != NULL
@@ -137,45 +73,21 @@ parse_authorization (JsonObject *object, const char *what, GError **error)
   return g_steal_pointer (&authorization);
 }
 
-/*
- * Posts @form (owned) to @url in a task for @callback, tagged @source_tag,
- * whose response goes to @on_response.
- */
-static void
-post_form (LkHttp *http,
-           const char *url,
-           char *form,
-           gpointer source_tag,
-           GCancellable *cancellable,
-           GAsyncReadyCallback callback,
-           gpointer user_data,
-           GAsyncReadyCallback on_response)
-{
-  g_autoptr (SoupMessage) message = soup_message_new_from_encoded_form (SOUP_METHOD_POST, url, form);
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_set_task_data (task, http, NULL);
-  soup_message_headers_append (soup_message_get_request_headers (message), "Accept", "application/json");
-  lk_http_send_async (http, message, RESPONSE_MAX_SIZE, cancellable, on_response, task);
-}
-
 static void
 on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  LkHttp *http = g_task_get_task_data (task);
   g_autoptr (LkHttpResponse) response = NULL;
   g_autoptr (JsonObject) object = NULL;
   LkDeviceAuthorization *authorization;
   const char *what = "device authorization response";
   GError *error = NULL;
 
-  response = lk_http_send_finish (http, result, &error);
+  response = lk_oauth_client_post_finish (LK_OAUTH_CLIENT (source), result, &error);
   if (response != NULL && response->status != SOUP_STATUS_OK)
     {
       g_autoptr (JsonObject) body = lk_http_response_json_object (response, what, NULL);
-      const char *code = body ? json_object_get_string_member_with_default (body, "error", NULL) : NULL;
+      const char *code = body ? lk_oauth_error_code (body) : NULL;
 
       g_task_return_new_error (task, LK_ERROR, LK_ERROR_PROTOCOL, "%s: HTTP status %u%s%s", what,
                                response->status, code ? ", error " : "", code ? code : "");
@@ -193,17 +105,19 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 void
-lk_oauth_device_authorize_async (LkHttp *http,
-                                 const LkOAuthServer *server,
-                                 const char *client_id,
+lk_oauth_device_authorize_async (LkOAuthClient *client,
                                  const char *scope,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
-  post_form (http, server->device_authorization_endpoint,
-             soup_form_encode ("client_id", client_id, "scope", scope, NULL), lk_oauth_device_authorize_async,
-             cancellable, callback, user_data, on_authorized);
+  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, lk_oauth_device_authorize_async);
+  lk_oauth_form_add (form, "scope", scope);
+  lk_oauth_client_post_async (client, LK_OAUTH_DEVICE_AUTHORIZATION_ENDPOINT, form, cancellable, on_authorized,
+                              task);
 }
 
 LkDeviceAuthorization *
@@ -225,73 +139,18 @@ poll_outcome_free (PollOutcome *outcome)
   g_free (outcome);
 }
 
-static LkTokenResponse *
-parse_tokens (JsonObject *object, const char *what, GError **error)
-{
-  g_autoptr (LkTokenResponse) tokens = g_new0 (LkTokenResponse, 1);
-
-  if (!read_string (object, "access_token", TRUE, what, &tokens->access_token, error)
-      || !read_string (object, "token_type", TRUE, what, &tokens->token_type, error)
-      || !read_string (object, "refresh_token", FALSE, what, &tokens->refresh_token, error)
-      || !read_string (object, "id_token", FALSE, what, &tokens->id_token, error)
-      || !read_string (object, "scope", FALSE, what, &tokens->scope, error)
-      || !read_uint (object, "expires_in", FALSE, G_MAXINT32, what, &tokens->expires_in, error))
-    return NULL;
-  return g_steal_pointer (&tokens);
-}
-
-/*
- * RFC 6749 §5.2 error codes are plain ASCII words. Only the code is kept:
- * the description is the server's free text and could echo a secret back.
- */
-static const char *
-error_code (JsonObject *object)
-{
-  const char *code = json_object_get_string_member_with_default (object, "error", NULL);
-
-  if (code == NULL || strlen (code) > 64 || strspn (code, "abcdefghijklmnopqrstuvwxyz_") != strlen (code))
-    return NULL;
-  return code;
-}
-
 static void
 on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  LkHttp *http = g_task_get_task_data (task);
-  g_autoptr (LkHttpResponse) response = NULL;
-  g_autoptr (JsonObject) object = NULL;
-  const char *what = "token response";
-  PollOutcome *outcome;
+  g_autofree char *code = NULL;
   GError *error = NULL;
-  const char *code;
+  PollOutcome *outcome = g_new0 (PollOutcome, 1);
 
-  response = lk_http_send_finish (http, result, &error);
-  if (response != NULL)
-    object = lk_http_response_json_object (response, what, &error);
-  if (object == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  outcome = g_new0 (PollOutcome, 1);
-  if (response->status == SOUP_STATUS_OK)
-    {
-      outcome->tokens = parse_tokens (object, what, &error);
-      if (outcome->tokens == NULL)
-        {
-          poll_outcome_free (outcome);
-          g_task_return_error (task, error);
-          return;
-        }
-      outcome->poll = LK_DEVICE_POLL_GRANTED;
-      g_task_return_pointer (task, outcome, (GDestroyNotify) poll_outcome_free);
-      return;
-    }
-
-  code = error_code (object);
-  if (g_strcmp0 (code, "authorization_pending") == 0)
+  outcome->tokens = lk_oauth_token_request_finish (result, &code, &error);
+  if (outcome->tokens != NULL)
+    outcome->poll = LK_DEVICE_POLL_GRANTED;
+  else if (g_strcmp0 (code, "authorization_pending") == 0)
     outcome->poll = LK_DEVICE_POLL_PENDING;
   else if (g_strcmp0 (code, "slow_down") == 0)
     outcome->poll = LK_DEVICE_POLL_SLOW_DOWN;
@@ -299,30 +158,36 @@ on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       poll_outcome_free (outcome);
       if (g_strcmp0 (code, "access_denied") == 0)
-        g_task_return_new_error (task, LK_ERROR, LK_ERROR_DENIED, "the owner denied the request");
+        {
+          g_clear_error (&error);
+          g_set_error (&error, LK_ERROR, LK_ERROR_DENIED, "the owner denied the request");
+        }
       else if (g_strcmp0 (code, "expired_token") == 0)
-        g_task_return_new_error (task, LK_ERROR, LK_ERROR_EXPIRED, "the code expired before it was approved");
-      else
-        g_task_return_new_error (task, LK_ERROR, LK_ERROR_PROTOCOL, "%s: HTTP status %u, error %s", what,
-                                 response->status, code ? code : "missing or malformed");
+        {
+          g_clear_error (&error);
+          g_set_error (&error, LK_ERROR, LK_ERROR_EXPIRED, "the code expired before it was approved");
+        }
+      g_task_return_error (task, error);
       return;
     }
+  g_clear_error (&error);
   g_task_return_pointer (task, outcome, (GDestroyNotify) poll_outcome_free);
 }
 
 void
-lk_oauth_device_poll_async (LkHttp *http,
-                            const LkOAuthServer *server,
-                            const char *client_id,
+lk_oauth_device_poll_async (LkOAuthClient *client,
                             const LkDeviceAuthorization *authorization,
                             GCancellable *cancellable,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-  post_form (http, server->token_endpoint,
-             soup_form_encode ("grant_type", DEVICE_CODE_GRANT, "device_code", authorization->device_code,
-                               "client_id", client_id, NULL),
-             lk_oauth_device_poll_async, cancellable, callback, user_data, on_polled);
+  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, lk_oauth_device_poll_async);
+  lk_oauth_form_add (form, "grant_type", DEVICE_CODE_GRANT);
+  lk_oauth_form_add (form, "device_code", authorization->device_code);
+  lk_oauth_token_request_async (client, form, cancellable, on_polled, task);
 }
 
 gboolean

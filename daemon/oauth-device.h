@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "http.h"
-#include "oauth-discovery.h"
+#include "oauth-token.h"
 
 /*
  * The two requests of the OAuth 2.0 Device Authorization Grant (RFC 8628):
  * asking for a device code, and polling the token endpoint with it. The
  * pairing state machine decides when to poll; these only speak HTTP.
  *
- * Device codes and tokens are secrets: they are wiped when freed and never
- * appear in an error message.
+ * Device codes are secrets: they are wiped when freed and never appear in
+ * an error message.
  */
 
 typedef struct {
@@ -25,21 +24,7 @@ typedef struct {
 void lk_device_authorization_free (LkDeviceAuthorization *authorization);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkDeviceAuthorization, lk_device_authorization_free)
 
-typedef struct {
-  char *access_token;    /* secret */
-  char *refresh_token;   /* secret; NULL when none was issued */
-  char *id_token;        /* NULL when none was issued */
-  char *token_type;
-  char *scope;           /* NULL when the server did not say */
-  guint expires_in;      /* seconds; 0 when the server did not say */
-} LkTokenResponse;
-
-void lk_token_response_free (LkTokenResponse *tokens);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTokenResponse, lk_token_response_free)
-
-void lk_oauth_device_authorize_async (LkHttp *http,
-                                      const LkOAuthServer *server,
-                                      const char *client_id,
+void lk_oauth_device_authorize_async (LkOAuthClient *client,
                                       const char *scope,
                                       GCancellable *cancellable,
                                       GAsyncReadyCallback callback,
@@ -52,9 +37,7 @@ typedef enum {
   LK_DEVICE_POLL_SLOW_DOWN,   /* slow_down: poll again, 5 s slower (§3.5) */
 } LkDevicePoll;
 
-void lk_oauth_device_poll_async (LkHttp *http,
-                                 const LkOAuthServer *server,
-                                 const char *client_id,
+void lk_oauth_device_poll_async (LkOAuthClient *client,
                                  const LkDeviceAuthorization *authorization,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,

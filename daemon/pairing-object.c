@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "authz.h"
+#include "bus-open.h"
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
@@ -125,14 +126,40 @@ method_cancel (sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 static int
+get_token_expires_at (sd_bus *bus, const char *path, const char *interface, const char *property,
+                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+  CHECK (sd_bus_get_current_message (bus), property, error);
+  return sd_bus_message_append (reply, "t", (uint64_t) lk_daemon_get_token_expires_at (userdata));
+}
+
+/* @user_data: the Unpair call, answered once the server has had its say. */
+static void
+on_unpaired (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *m = user_data;
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  g_autoptr (GError) gerror = NULL;
+  gboolean revoked = FALSE;
+  int r;
+
+  if (lk_daemon_unpair_finish (result, &revoked, &gerror))
+    r = sd_bus_reply_method_return (m, "b", revoked);
+  else
+    {
+      lk_error_to_sd_bus (gerror, &error);
+      r = sd_bus_reply_method_error (m, &error);
+    }
+  if (r < 0)
+    lk_warning ("pairing", "cannot answer Unpair: %s", g_strerror (-r));
+}
+
+static int
 method_unpair (sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-  g_autoptr (GError) gerror = NULL;
-
   CHECK (m, "Unpair", error);
-  if (!lk_daemon_unpair (userdata, &gerror))
-    return lk_error_to_sd_bus (gerror, error);
-  return sd_bus_reply_method_return (m, NULL);
+  lk_daemon_unpair_async (userdata, on_unpaired, sd_bus_message_ref (m));
+  return 1;
 }
 
 /* As on Device, lk_authz_check() in each handler replaces sd-bus's own check. */
@@ -145,9 +172,11 @@ const sd_bus_vtable lk_pairing_vtable[] = {
   SD_BUS_PROPERTY ("ExpiresAt", "t", get_expires_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("Failure", "s", get_failure, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("Owner", "s", get_owner, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("TokenExpiresAt", "t", get_token_expires_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_METHOD ("Start", "", "", method_start, SD_BUS_VTABLE_UNPRIVILEGED),
   SD_BUS_METHOD ("Cancel", "", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
-  SD_BUS_METHOD ("Unpair", "", "", method_unpair, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_NAMES ("Unpair", "", , "b", SD_BUS_PARAM (revoked), method_unpair,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
   SD_BUS_VTABLE_END,
 };
 
@@ -162,7 +191,7 @@ lk_pairing_object_emit_changed (sd_bus *bus)
 {
   int r = sd_bus_emit_properties_changed (bus, LK_OBJECT_PATH, LK_PAIRING_INTERFACE, "State", "UserCode",
                                           "VerificationUri", "VerificationUriComplete", "ExpiresAt", "Failure",
-                                          "Owner", NULL);
+                                          "Owner", "TokenExpiresAt", NULL);
 
   if (r < 0)
     lk_warning ("pairing", "cannot signal the pairing's change: %s", g_strerror (-r));

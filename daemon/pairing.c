@@ -14,14 +14,10 @@
 struct _LkPairing {
   GObject parent;
 
-  char *issuer;
-  char *client_id;
+  LkOAuthClient *client;
   char *scope;
   guint max_attempts_per_hour;
   guint default_interval;
-
-  LkHttp *http;
-  LkOAuthServer *server;          /* learnt once, kept */
   GArray *attempts;               /* gint64 monotonic times of the last hour's starts */
 
   LkPairingState state;
@@ -33,7 +29,8 @@ struct _LkPairing {
   guint poll_source;
   guint expiry_source;
   GError *failure;
-  LkTokenResponse *tokens;
+  LkPairingKeepFunc keep;
+  gpointer keep_data;
 };
 
 G_DEFINE_FINAL_TYPE (LkPairing, lk_pairing, G_TYPE_OBJECT)
@@ -140,9 +137,11 @@ on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
   switch (poll)
     {
     case LK_DEVICE_POLL_GRANTED:
-      lk_token_response_free (self->tokens);
-      self->tokens = tokens;
-      finish (self, LK_PAIRING_APPROVED, NULL);
+      if (self->keep (tokens, self->keep_data, &error))
+        finish (self, LK_PAIRING_APPROVED, NULL);
+      else
+        finish (self, LK_PAIRING_FAILED, error);
+      lk_token_response_free (tokens);
       return;
     case LK_DEVICE_POLL_SLOW_DOWN:
       self->interval += SLOW_DOWN_STEP;
@@ -159,8 +158,7 @@ on_poll_time (gpointer user_data)
   LkPairing *self = user_data;
 
   self->poll_source = 0;
-  lk_oauth_device_poll_async (self->http, self->server, self->client_id, self->authorization, self->cancellable,
-                              on_polled, g_object_ref (self));
+  lk_oauth_device_poll_async (self->client, self->authorization, self->cancellable, on_polled, g_object_ref (self));
   return G_SOURCE_REMOVE;
 }
 
@@ -199,33 +197,6 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
   set_state (self, LK_PAIRING_WAITING);
 }
 
-static void
-request_code (LkPairing *self)
-{
-  lk_oauth_device_authorize_async (self->http, self->server, self->client_id, self->scope, self->cancellable,
-                                   on_authorized, g_object_ref (self));
-}
-
-static void
-on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (LkPairing) self = user_data;
-  GError *error = NULL;
-  LkOAuthServer *server = lk_oauth_discover_finish (result, &error);
-
-  if (server == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !in_progress (self))
-        g_error_free (error);
-      else
-        finish (self, LK_PAIRING_FAILED, error);
-      return;
-    }
-  self->server = server;
-  if (in_progress (self))
-    request_code (self);
-}
-
 gboolean
 lk_pairing_start (LkPairing *self, GError **error)
 {
@@ -252,15 +223,12 @@ lk_pairing_start (LkPairing *self, GError **error)
   g_array_append_val (self->attempts, now);
 
   g_clear_error (&self->failure);
-  g_clear_pointer (&self->tokens, lk_token_response_free);
   self->network_failures = 0;
   self->cancellable = g_cancellable_new ();
   set_state (self, LK_PAIRING_STARTING);
 
-  if (self->server == NULL)
-    lk_oauth_discover_async (self->http, self->issuer, self->cancellable, on_discovered, g_object_ref (self));
-  else
-    request_code (self);
+  lk_oauth_device_authorize_async (self->client, self->scope, self->cancellable, on_authorized,
+                                   g_object_ref (self));
   return TRUE;
 }
 
@@ -305,32 +273,18 @@ lk_pairing_get_failure (LkPairing *self)
   return self->failure;
 }
 
-LkTokenResponse *
-lk_pairing_steal_tokens (LkPairing *self)
-{
-  return g_steal_pointer (&self->tokens);
-}
-
 LkPairing *
-lk_pairing_new (const LkPairingConfig *config, GError **error)
+lk_pairing_new (LkOAuthClient *client, const LkPairingConfig *config, LkPairingKeepFunc keep, gpointer user_data)
 {
-  g_autoptr (LkPairing) self = NULL;
-  LkHttp *http;
+  LkPairing *self = g_object_new (LK_TYPE_PAIRING, NULL);
 
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  http = lk_http_new (config->trust_anchors, error);
-  if (http == NULL)
-    return NULL;
-
-  self = g_object_new (LK_TYPE_PAIRING, NULL);
-  self->http = http;
-  self->issuer = g_strdup (config->issuer);
-  self->client_id = g_strdup (config->client_id);
+  self->keep = keep;
+  self->keep_data = user_data;
+  self->client = g_object_ref (client);
   self->scope = g_strdup (config->scope);
   self->max_attempts_per_hour = config->max_attempts_per_hour;
   self->default_interval = config->default_interval;
-  return g_steal_pointer (&self);
+  return self;
 }
 
 static void
@@ -342,13 +296,9 @@ lk_pairing_finalize (GObject *object)
   g_clear_handle_id (&self->expiry_source, g_source_remove);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->authorization, lk_device_authorization_free);
-  g_clear_pointer (&self->tokens, lk_token_response_free);
   g_clear_error (&self->failure);
-  g_clear_pointer (&self->server, lk_oauth_server_free);
-  g_clear_pointer (&self->http, lk_http_free);
+  g_clear_object (&self->client);
   g_array_unref (self->attempts);
-  g_free (self->issuer);
-  g_free (self->client_id);
   g_free (self->scope);
 
   G_OBJECT_CLASS (lk_pairing_parent_class)->finalize (object);

@@ -18,20 +18,17 @@ typedef enum {
   LK_PAIRING_IDLE,        /* never started */
   LK_PAIRING_STARTING,    /* discovery and the device authorization request */
   LK_PAIRING_WAITING,     /* the code is out: waiting for the owner */
-  LK_PAIRING_APPROVED,    /* tokens received */
+  LK_PAIRING_APPROVED,    /* tokens received and the grant kept */
   LK_PAIRING_DENIED,
   LK_PAIRING_EXPIRED,
   LK_PAIRING_CANCELLED,
-  LK_PAIRING_FAILED,      /* the server could not be used: see the failure */
+  LK_PAIRING_FAILED,      /* the server could not be used, or the grant kept: see the failure */
 } LkPairingState;
 
 const char *lk_pairing_state_to_string (LkPairingState state);
 
 typedef struct {
-  const char *issuer;
-  const char *client_id;
   const char *scope;
-  const char *trust_anchors;      /* NULL: the system's CA store */
   guint max_attempts_per_hour;
   guint default_interval;         /* seconds, when the server names none (RFC 8628: 5) */
 } LkPairingConfig;
@@ -39,8 +36,20 @@ typedef struct {
 #define LK_TYPE_PAIRING (lk_pairing_get_type ())
 G_DECLARE_FINAL_TYPE (LkPairing, lk_pairing, LK, PAIRING, GObject)
 
-/* The "changed" signal is emitted at every change of state. */
-LkPairing *lk_pairing_new (const LkPairingConfig *config, GError **error);
+/*
+ * What to do with the tokens of an approved pairing: keep the grant. When
+ * it cannot, the pairing ends FAILED with its error rather than APPROVED.
+ */
+typedef gboolean (*LkPairingKeepFunc) (const LkTokenResponse *tokens, gpointer user_data, GError **error);
+
+/*
+ * The "changed" signal is emitted at every change of state. @client is
+ * kept; @keep is called with the tokens when the owner approves.
+ */
+LkPairing *lk_pairing_new (LkOAuthClient *client,
+                           const LkPairingConfig *config,
+                           LkPairingKeepFunc keep,
+                           gpointer user_data);
 
 /*
  * Starts a pairing. Fails with LK_ERROR_BUSY while one is under way and
@@ -59,5 +68,3 @@ const LkDeviceAuthorization *lk_pairing_get_authorization (LkPairing *self);
 gint64 lk_pairing_get_expires_at (LkPairing *self);
 /* Why the last pairing ended as it did (DENIED, EXPIRED, FAILED), else NULL. */
 const GError *lk_pairing_get_failure (LkPairing *self);
-/* The tokens of an APPROVED pairing, once: the caller keeps them. */
-LkTokenResponse *lk_pairing_steal_tokens (LkPairing *self);

@@ -172,12 +172,13 @@ JSON
     NODE_PEER_CA="$dir/ca.pem"
 }
 
-# peers_start_oidc DIR [CLIENTS [DEVICE_CODE_TTL]]: a real OpenID provider
-# (node-oidc-provider) over HTTPS. CLIENTS is a JSON array of client
-# metadata; device codes live DEVICE_CODE_TTL seconds (600). Sets
-# OIDC_ISSUER and OIDC_CA.
+# peers_start_oidc DIR [CLIENTS [DEVICE_CODE_TTL [OPTIONS]]]: a real OpenID
+# provider (node-oidc-provider) over HTTPS. CLIENTS is a JSON array of
+# client metadata; device codes live DEVICE_CODE_TTL seconds (600); OPTIONS
+# are more members of tests/oidc/provider.mjs's configuration, as JSON
+# ("accessTokenTtl": 5, "dpopNonce": true). Sets OIDC_ISSUER and OIDC_CA.
 peers_start_oidc() {
-    peers_start_node "$1" provider.mjs ", \"clients\": ${2:-[]}, \"deviceCodeTtl\": ${3:-600}"
+    peers_start_node "$1" provider.mjs ", \"clients\": ${2:-[]}, \"deviceCodeTtl\": ${3:-600}${4:+, $4}"
     OIDC_ISSUER=$NODE_PEER_URL
     OIDC_CA=$NODE_PEER_CA
 }

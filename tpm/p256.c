@@ -131,10 +131,9 @@ lk_tpm_p256_get_public_der (const LkTpmP256Point  *point,
   return bytes;
 }
 
-/* RFC 7515 §2: base64url without padding. */
-static char *
-base64url_encode (const guint8 *data,
-                  gsize         len)
+char *
+lk_tpm_base64url_encode (const guint8 *data,
+                         gsize         len)
 {
   char *text = g_base64_encode (data, len);
   char *p;
@@ -168,8 +167,8 @@ lk_tpm_p256_get_jwk (const LkTpmP256Point *point)
 
   g_return_val_if_fail (point != NULL, NULL);
 
-  x64 = base64url_encode (point->x, sizeof point->x);
-  y64 = base64url_encode (point->y, sizeof point->y);
+  x64 = lk_tpm_base64url_encode (point->x, sizeof point->x);
+  y64 = lk_tpm_base64url_encode (point->y, sizeof point->y);
   jwk = json_object_new ();
   json_object_set_string_member (jwk, "kty", "EC");
   json_object_set_string_member (jwk, "crv", "P-256");
@@ -197,8 +196,8 @@ lk_tpm_p256_get_jwk_thumbprint (const LkTpmP256Point  *point,
   g_return_val_if_fail (point != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  x64 = base64url_encode (point->x, sizeof point->x);
-  y64 = base64url_encode (point->y, sizeof point->y);
+  x64 = lk_tpm_base64url_encode (point->x, sizeof point->x);
+  y64 = lk_tpm_base64url_encode (point->y, sizeof point->y);
   /* RFC 7638 §3.2: required members only, sorted, no whitespace. base64url
    * needs no JSON escaping, so printing is exact. */
   canonical = g_strdup_printf ("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
@@ -211,7 +210,7 @@ lk_tpm_p256_get_jwk_thumbprint (const LkTpmP256Point  *point,
                    "Cannot hash the JWK: %s", gnutls_strerror (rc));
       return NULL;
     }
-  return base64url_encode (hash, sizeof hash);
+  return lk_tpm_base64url_encode (hash, sizeof hash);
 }
 
 /**

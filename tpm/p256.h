@@ -43,6 +43,10 @@ JsonObject *lk_tpm_p256_get_jwk             (const LkTpmP256Point  *point);
 char       *lk_tpm_p256_get_jwk_thumbprint  (const LkTpmP256Point  *point,
                                              GError               **error);
 
+/* RFC 7515 §2: base64url without padding, as JOSE writes every binary value. */
+char       *lk_tpm_base64url_encode         (const guint8          *data,
+                                             gsize                  len);
+
 GBytes     *lk_tpm_p256_signature_new       (const guint8          *r,
                                              gsize                  r_len,
                                              const guint8          *s,

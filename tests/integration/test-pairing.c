@@ -8,14 +8,17 @@
 #include <string.h>
 
 #include "error.h"
+#include "oauth-test.h"
 #include "pairing.h"
-#include "testlib.h"
 
 
 typedef struct {
   LkTestPeer *provider;
+  LkKeystore *keystore;
   LkPairing *pairing;
   GPtrArray *states;   /* every state "changed" announced, in order */
+  LkTokenResponse *tokens;   /* what the pairing kept */
+  gboolean refuse;           /* whether keeping them fails */
 } Fixture;
 
 static void
@@ -26,24 +29,39 @@ on_changed (LkPairing *pairing, gpointer user_data)
   g_ptr_array_add (f->states, (gpointer) lk_pairing_state_to_string (lk_pairing_get_state (pairing)));
 }
 
+static gboolean
+keep (const LkTokenResponse *tokens, gpointer user_data, GError **error)
+{
+  Fixture *f = user_data;
+
+  if (f->refuse)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_STATE_DIR, "the state dir is full");
+      return FALSE;
+    }
+  g_assert_null (f->tokens);
+  f->tokens = g_new0 (LkTokenResponse, 1);
+  f->tokens->refresh_token = g_strdup (tokens->refresh_token);
+  return TRUE;
+}
+
+static const LkPairingConfig pairing_config = {
+  .scope = "openid offline_access",
+  .max_attempts_per_hour = 3,
+  /* The provider names no interval; one second keeps the tests short. */
+  .default_interval = 1,
+};
+
 /* @data: the device code lifetime the provider gives, as a string. */
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  LkPairingConfig config = {
-    .client_id = LK_TEST_CLIENT_ID,
-    .scope = "openid offline_access",
-    .max_attempts_per_hour = 3,
-    /* The provider names no interval; one second keeps the tests short. */
-    .default_interval = 1,
-  };
+  g_autoptr (LkOAuthClient) client = NULL;
 
+  f->keystore = lk_test_keystore ();
   f->provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, data, NULL);
-  config.issuer = lk_test_peer_get (f->provider, "OIDC_ISSUER");
-  config.trust_anchors = lk_test_peer_get (f->provider, "OIDC_CA");
-  f->pairing = lk_pairing_new (&config, &error);
-  g_assert_no_error (error);
+  client = lk_test_oauth_client (f->provider, f->keystore, LK_TEST_CLIENT_ID, LK_CLIENT_AUTH_NONE, LK_DPOP_NEVER);
+  f->pairing = lk_pairing_new (client, &pairing_config, keep, f);
   f->states = g_ptr_array_new ();
   g_signal_connect (f->pairing, "changed", G_CALLBACK (on_changed), f);
 }
@@ -68,6 +86,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
 {
   drop_pairing (f->pairing);
   g_ptr_array_unref (f->states);
+  lk_token_response_free (f->tokens);
+  lk_keystore_unref (f->keystore);
   lk_test_peer_free (f->provider);
 }
 
@@ -95,7 +115,6 @@ static void
 test_approved (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (LkTokenResponse) tokens = NULL;
   g_autofree char *seen = NULL;
   const LkDeviceAuthorization *code;
 
@@ -113,11 +132,28 @@ test_approved (Fixture *f, gconstpointer data)
 
   g_assert_null (lk_pairing_get_authorization (f->pairing));
   g_assert_null (lk_pairing_get_failure (f->pairing));
-  tokens = lk_pairing_steal_tokens (f->pairing);
-  g_assert_nonnull (tokens->refresh_token);
-  g_assert_null (lk_pairing_steal_tokens (f->pairing));
+  g_assert_nonnull (f->tokens->refresh_token);
   seen = states (f);
   g_assert_cmpstr (seen, ==, "starting waiting approved");
+}
+
+/* Tokens that cannot be kept are no pairing: it fails, saying why. */
+static void
+test_cannot_keep (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *seen = NULL;
+
+  f->refuse = TRUE;
+  g_assert_true (lk_pairing_start (f->pairing, &error));
+  run_until (f, LK_PAIRING_WAITING);
+  g_assert_true (lk_test_approve (f->provider, lk_pairing_get_authorization (f->pairing)->verification_uri_complete,
+                                  "alice", FALSE));
+  run_until (f, LK_PAIRING_FAILED);
+  g_assert_error (lk_pairing_get_failure (f->pairing), LK_ERROR, LK_ERROR_STATE_DIR);
+  g_assert_cmpstr (lk_pairing_get_failure (f->pairing)->message, ==, "the state dir is full");
+  seen = states (f);
+  g_assert_cmpstr (seen, ==, "starting waiting failed");
 }
 
 static void
@@ -131,7 +167,7 @@ test_denied (Fixture *f, gconstpointer data)
                                   "alice", TRUE));
   run_until (f, LK_PAIRING_DENIED);
   g_assert_error (lk_pairing_get_failure (f->pairing), LK_ERROR, LK_ERROR_DENIED);
-  g_assert_null (lk_pairing_steal_tokens (f->pairing));
+  g_assert_null (f->tokens);
 }
 
 static void
@@ -209,16 +245,16 @@ test_server_unreachable (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (LkPairing) pairing = NULL;
-  LkPairingConfig config = {
+  g_autoptr (LkKeystore) keystore = lk_test_keystore ();
+  g_autoptr (LkOAuthClient) client = NULL;
+  LkOAuthClientConfig client_config = {
     .issuer = "https://127.0.0.1:1",
     .client_id = LK_TEST_CLIENT_ID,
-    .scope = "openid",
-    .max_attempts_per_hour = 1,
-    .default_interval = 5,
   };
 
-  pairing = lk_pairing_new (&config, &error);
+  client = lk_oauth_client_new (&client_config, keystore, &error);
   g_assert_no_error (error);
+  pairing = lk_pairing_new (client, &pairing_config, NULL, NULL);
   g_assert_true (lk_pairing_start (pairing, &error));
   while (lk_pairing_get_state (pairing) == LK_PAIRING_STARTING)
     g_main_context_iteration (NULL, TRUE);
@@ -234,6 +270,7 @@ main (int argc, char **argv)
 
 #define ADD(name, ttl, func) g_test_add (name, Fixture, ttl, fixture_setup, func, fixture_teardown)
   ADD ("/pairing/approved", "600", test_approved);
+  ADD ("/pairing/cannot-keep", "600", test_cannot_keep);
   ADD ("/pairing/denied", "600", test_denied);
   ADD ("/pairing/expired", "2", test_expired);
   ADD ("/pairing/cancel-and-busy", "600", test_cancel_and_busy);

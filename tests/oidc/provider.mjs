@@ -4,12 +4,16 @@
 //   node provider.mjs CONFIG.json
 //
 // CONFIG names the TLS certificate and key, the port file, the clients and
-// optionally the device code lifetime in seconds:
+// optionally the lifetimes of device codes and access tokens in seconds, and
+// whether token requests must carry a DPoP nonce the provider issued:
 //   { "cert": PATH, "key": PATH, "portFile": PATH, "clients": [ ... ],
-//     "deviceCodeTtl": 600 }
+//     "deviceCodeTtl": 600, "accessTokenTtl": 3600, "dpopNonce": false }
+// Refresh tokens are rotated at every use, DPoP-bound ones included, as the
+// strictest servers do.
 // The provider listens on a free port of 127.0.0.1 chosen by the kernel
 // and writes that port to portFile (atomically) once it serves; its issuer
 // is https://127.0.0.1:PORT.
+import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import Provider from 'oidc-provider';
@@ -28,16 +32,23 @@ server.listen(0, '127.0.0.1', () => {
     features: {
       devInteractions: { enabled: true },
       deviceFlow: { enabled: true },
-      dPoP: { enabled: true },
+      dPoP: {
+        enabled: true,
+        ...(config.dpopNonce ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+      },
       introspection: { enabled: true },
       revocation: { enabled: true },
     },
     // Refresh tokens for the device grant without offline_access consent.
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: () => true,
     // Tests run the provider briefly: fixed, throwaway cookie keys are fine.
     cookies: { keys: ['latchkey-test-only'] },
-    // Short-lived device codes let tests see one expire.
-    ttl: { DeviceCode: config.deviceCodeTtl ?? 600 },
+    // Short-lived device codes and access tokens let tests see them expire.
+    ttl: {
+      DeviceCode: config.deviceCodeTtl ?? 600,
+      AccessToken: config.accessTokenTtl ?? 3600,
+    },
   });
   provider.proxy = false;
   server.on('request', provider.callback());
