@@ -16,14 +16,6 @@
 #include "testlib.h"
 
 
-/* The daemon's configuration to pair with @provider. */
-static char *
-pairing_config (LkTestPeer *provider)
-{
-  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" LK_TEST_CLIENT_ID "\nTrustAnchors=%s\n",
-                          lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
-}
-
 static char *
 call_pairing (int uid, const char *member)
 {
@@ -76,7 +68,7 @@ static void
 test_pair_restart_unpair (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *config = pairing_config (provider);
+  g_autofree char *config = lk_test_pairing_config (provider);
   g_autofree char *grant = g_build_filename (lk_test_env ("LATCHKEY_TEST_STATE_DIR"), "grant.sealed", NULL);
   g_autofree char *result = NULL, *uri = NULL, *owner = NULL, *sealed = NULL, *log = NULL;
   g_autoptr (GError) error = NULL;
@@ -181,7 +173,7 @@ static void
 test_cli_pair_and_unpair (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *config = pairing_config (provider);
+  g_autofree char *config = lk_test_pairing_config (provider);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GSubprocess) pair = NULL;
@@ -231,7 +223,7 @@ static void
 test_cli_no_wait (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *config = pairing_config (provider);
+  g_autofree char *config = lk_test_pairing_config (provider);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autofree char *out = NULL, *err = NULL, *code = NULL, *expected = NULL;
   const char *args[] = { "pair", "--no-wait", NULL };

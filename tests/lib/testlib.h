@@ -97,10 +97,17 @@ LkTestPeer *lk_test_peer_start (const char *kind, const char *name, ...) G_GNUC_
 
 /*
  * Approves (or, with @abort, refuses) a device flow at @verification_uri
- * on @provider as the user @login would on their phone
- * (tests/oidc/approve.mjs). Returns whether the provider confirmed it.
+ * on @provider as the user @login would on their phone: @phone is the
+ * script in tests/oidc that plays the phone, "approve.mjs" (the provider's
+ * pages over plain HTTP) or "browser-approve.mjs" (the same pages in
+ * headless Chromium). Returns whether the provider confirmed it.
  */
+gboolean lk_test_approve_with (LkTestPeer *provider, const char *phone, const char *verification_uri,
+                               const char *login, gboolean abort);
+/* lk_test_approve_with() the quick phone, approve.mjs. */
 gboolean lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort);
+/* The daemon's [Pairing] configuration to pair with @provider as LK_TEST_CLIENT_ID. */
+char *lk_test_pairing_config (LkTestPeer *provider);
 /* A fact the peer printed, e.g. "OIDC_ISSUER"; aborts when it has none. */
 const char *lk_test_peer_get (LkTestPeer *peer, const char *key);
 void lk_test_peer_free (LkTestPeer *peer);
