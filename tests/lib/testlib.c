@@ -122,11 +122,30 @@ lk_test_property (const char *interface, const char *name)
 {
   _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = lk_test_bus ();
   _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  char *value = NULL;
+  _cleanup_ (sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  const char *contents = NULL;
+  const char *text;
+  uint64_t number;
+  int r;
 
-  if (sd_bus_get_property_string (bus, LK_BUS_NAME, LK_OBJECT_PATH, interface, name, &error, &value) < 0)
+  r = sd_bus_call_method (bus, LK_BUS_NAME, LK_OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get", &error,
+                          &reply, "ss", interface, name);
+  if (r < 0)
     g_error ("Get %s.%s: %s", interface, name, error.message);
-  return value;
+  r = sd_bus_message_peek_type (reply, NULL, &contents);
+  if (r >= 0 && g_strcmp0 (contents, "t") == 0)
+    {
+      r = sd_bus_message_read (reply, "v", "t", &number);
+      if (r >= 0)
+        return g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) number);
+    }
+  else if (r >= 0)
+    {
+      r = sd_bus_message_read (reply, "v", "s", &text);
+      if (r >= 0)
+        return g_strdup (text);
+    }
+  g_error ("Get %s.%s: %s", interface, name, g_strerror (-r));
 }
 
 void

@@ -38,7 +38,7 @@ int lk_test_run_built (const char *name, const char *const *args, char **ret_std
 /* A client connection to the test's private system bus. */
 sd_bus *lk_test_bus (void);
 
-/* A string property of the running daemon's @interface. */
+/* A property (string or uint64) of the running daemon's @interface, as text. */
 char *lk_test_property (const char *interface, const char *name);
 /* A string property of the running daemon's Device interface. */
 #define lk_test_device_property(name) lk_test_property (LK_DEVICE_INTERFACE, (name))
