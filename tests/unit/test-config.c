@@ -74,6 +74,9 @@ test_defaults (Fixture *f, gconstpointer data)
   g_assert_cmpint (config->log_level, ==, LK_LOG_INFO);
   g_assert_null (config->admin_group);
   g_assert_cmpint (config->key_backend, ==, LK_KEYSTORE_TPM2);
+  g_assert_cmpint (config->pairing_client_auth, ==, LK_CLIENT_AUTH_NONE);
+  g_assert_cmpint (config->pairing_dpop, ==, LK_DPOP_AUTO);
+  g_assert_cmpuint (config->refresh_margin, ==, 60);
 }
 
 static void
@@ -81,7 +84,9 @@ test_values (Fixture *f, gconstpointer data)
 {
   g_autofree char *path = write_config (f,
                                         "[Daemon]\nLogLevel=debug\nAdminGroup=wheel\n"
-                                        "[Device]\nKeyBackend=software\n");
+                                        "[Device]\nKeyBackend=software\n"
+                                        "[Pairing]\nClientAuthentication=private_key_jwt\nDPoP=always\n"
+                                        "RefreshMargin=0\n");
   g_autoptr (GError) error = NULL;
   g_autoptr (LkConfig) config = lk_config_load (path, &error);
 
@@ -90,6 +95,9 @@ test_values (Fixture *f, gconstpointer data)
   g_assert_cmpstr (config->admin_group, ==, "wheel");
   g_assert_cmpint (config->key_backend, ==, LK_KEYSTORE_SOFTWARE);
   g_assert_cmpstr (lk_key_backend_to_string (config->key_backend), ==, "software");
+  g_assert_cmpint (config->pairing_client_auth, ==, LK_CLIENT_AUTH_PRIVATE_KEY_JWT);
+  g_assert_cmpint (config->pairing_dpop, ==, LK_DPOP_ALWAYS);
+  g_assert_cmpuint (config->refresh_margin, ==, 0);
 }
 
 static void
@@ -187,6 +195,12 @@ test_bad_choice (Fixture *f, gconstpointer data)
                        ": [Daemon] LogLevel: “loud” is not one of: warning, notice, info, debug");
   assert_config_error (f, "[Device]\nKeyBackend=hsm\n",
                        ": [Device] KeyBackend: “hsm” is not one of: tpm2, software, secret-service");
+  assert_config_error (f, "[Pairing]\nClientAuthentication=client_secret_basic\n",
+                       ": [Pairing] ClientAuthentication: “client_secret_basic” is not one of: none, "
+                       "private_key_jwt");
+  assert_config_error (f, "[Pairing]\nDPoP=yes\n", ": [Pairing] DPoP: “yes” is not one of: auto, always, never");
+  assert_config_error (f, "[Pairing]\nRefreshMargin=3601\n",
+                       ": [Pairing] RefreshMargin: “3601” is not an integer between 0 and 3600");
 }
 
 static void
