@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "error.h"
+#include "json-members.h"
 #include "grant.h"
 #include "tpm/atomic-file.h"
 #include "tpm/secret-bytes.h"
@@ -81,20 +82,22 @@ lk_grant_new (const char *issuer, const char *refresh_token, const char *id_toke
   claims = jwt_claims (id_token, error);
   if (claims == NULL)
     return NULL;
-  sub = json_object_get_string_member_with_default (claims, "sub", NULL);
+  sub = lk_json_get_string (claims, "sub");
   if (sub == NULL || *sub == '\0')
     {
       g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "ID token: no sub");
       return NULL;
     }
-  if (g_strcmp0 (json_object_get_string_member_with_default (claims, "iss", NULL), issuer) != 0)
+  if (g_strcmp0 (lk_json_get_string (claims, "iss"), issuer) != 0)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "ID token: iss is not %s", issuer);
       return NULL;
     }
-  name = json_object_get_string_member_with_default (claims, "name", NULL);
+  name = lk_json_get_string (claims, "name");
   if (name == NULL)
-    name = json_object_get_string_member_with_default (claims, "preferred_username", sub);
+    name = lk_json_get_string (claims, "preferred_username");
+  if (name == NULL)
+    name = sub;
 
   grant->issuer = g_strdup (issuer);
   grant->owner_subject = g_strdup (sub);
@@ -181,10 +184,10 @@ lk_grant_load (LkKeystore *keystore, const char *state_dir, GError **error)
       g_set_error (error, LK_ERROR, LK_ERROR_STATE_DIR, "%s: unknown grant version", path);
       return NULL;
     }
-  grant->issuer = g_strdup (json_object_get_string_member_with_default (object, "issuer", NULL));
-  grant->owner_subject = g_strdup (json_object_get_string_member_with_default (object, "owner_subject", NULL));
-  grant->owner_name = g_strdup (json_object_get_string_member_with_default (object, "owner_name", NULL));
-  grant->refresh_token = g_strdup (json_object_get_string_member_with_default (object, "refresh_token", NULL));
+  grant->issuer = g_strdup (lk_json_get_string (object, "issuer"));
+  grant->owner_subject = g_strdup (lk_json_get_string (object, "owner_subject"));
+  grant->owner_name = g_strdup (lk_json_get_string (object, "owner_name"));
+  grant->refresh_token = g_strdup (lk_json_get_string (object, "refresh_token"));
   if (grant->issuer == NULL || grant->owner_subject == NULL || grant->owner_name == NULL
       || grant->refresh_token == NULL)
     {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "error.h"
 #include "http.h"
 
@@ -176,7 +178,6 @@ JsonObject *
 lk_http_response_json_object (LkHttpResponse *response, const char *what, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) local_error = NULL;
   const char *content_type;
   gsize length;
   const char *body = g_bytes_get_data (response->body, &length);
@@ -187,14 +188,18 @@ lk_http_response_json_object (LkHttpResponse *response, const char *what, GError
   content_type = soup_message_headers_get_content_type (response->headers, NULL);
   if (g_strcmp0 (content_type, "application/json") != 0)
     {
+      /* Named only when it looks like a media type: the server chooses it. */
+      gboolean plain = content_type != NULL && strlen (content_type) <= 64
+                       && strspn (content_type, "abcdefghijklmnopqrstuvwxyz0123456789/.+-") == strlen (content_type);
+
       g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: content type is %s, not application/json",
-                   what, content_type ? content_type : "missing");
+                   what, plain ? content_type : content_type ? "unexpected" : "missing");
       return NULL;
     }
-  if (length == 0 || !json_parser_load_from_data (parser, body, (gssize) length, &local_error))
+  /* The parser's own message quotes the text around the fault: the body may hold a secret. */
+  if (length == 0 || !json_parser_load_from_data (parser, body, (gssize) length, NULL))
     {
-      g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: malformed JSON: %s", what,
-                   local_error ? local_error->message : "empty body");
+      g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: %s", what, length ? "malformed JSON" : "empty body");
       return NULL;
     }
   root = json_parser_get_root (parser);

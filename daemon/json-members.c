@@ -4,6 +4,16 @@
 #include "error.h"
 #include "json-members.h"
 
+const char *
+lk_json_get_string (JsonObject *object, const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
 static gboolean
 check_present (JsonNode *node, const char *member, gboolean required, const char *what, GError **error)
 {

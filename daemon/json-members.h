@@ -9,6 +9,13 @@
  * silent default.
  */
 
+/*
+ * The string value of @member, or NULL when it is absent or not a string:
+ * json-glib's own getters complain (a critical) about a member of another
+ * type, which a server chooses.
+ */
+const char *lk_json_get_string (JsonObject *object, const char *member);
+
 /* A member that must be a non-empty string when present; @required says whether it must be. */
 gboolean lk_json_read_string (JsonObject *object,
                               const char *member,

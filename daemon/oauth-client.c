@@ -5,6 +5,7 @@
 
 #include "dpop.h"
 #include "error.h"
+#include "json-members.h"
 #include "jose.h"
 #include "oauth-client.h"
 #include "tpm/secret-bytes.h"
@@ -61,7 +62,7 @@ lk_oauth_form_add (GHashTable *form, const char *name, const char *value)
 const char *
 lk_oauth_error_code (JsonObject *object)
 {
-  const char *code = json_object_get_string_member_with_default (object, "error", NULL);
+  const char *code = lk_json_get_string (object, "error");
 
   if (code == NULL || strlen (code) > 64 || strspn (code, "abcdefghijklmnopqrstuvwxyz_") != strlen (code))
     return NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json-members.h"
 #include "oauth-discovery.h"
 
 /* Metadata documents are a few KiB; 64 KiB is generous. */
@@ -93,7 +94,7 @@ read_endpoint (JsonObject *metadata, const char *member, gboolean required, cons
       g_set_error (error, LK_ERROR, LK_ERROR_PROTOCOL, "%s: no %s", what, member);
       return FALSE;
     }
-  value = json_object_get_string_member_with_default (metadata, member, NULL);
+  value = lk_json_get_string (metadata, member);
   if (value != NULL)
     uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
   if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 || g_uri_get_host (uri) == NULL)
@@ -109,7 +110,7 @@ static LkOAuthServer *
 parse_metadata (JsonObject *metadata, const char *issuer, const char *what, GError **error)
 {
   g_autoptr (LkOAuthServer) server = g_new0 (LkOAuthServer, 1);
-  const char *document_issuer = json_object_get_string_member_with_default (metadata, "issuer", NULL);
+  const char *document_issuer = lk_json_get_string (metadata, "issuer");
 
   /* RFC 8414 §3.3: otherwise the document may speak for someone else. */
   if (g_strcmp0 (document_issuer, issuer) != 0)

@@ -59,18 +59,24 @@ on_token_response (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
 
   response = lk_oauth_client_post_finish (LK_OAUTH_CLIENT (source), result, &error);
-  if (response != NULL)
-    object = lk_http_response_json_object (response, what, &error);
-  if (object == NULL)
+  if (response == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
+  /* The server is in trouble, not the grant: worth asking again later. */
+  if (SOUP_STATUS_IS_SERVER_ERROR (response->status))
+    {
+      g_task_return_new_error (task, LK_ERROR, LK_ERROR_NETWORK, "%s: HTTP status %u", what, response->status);
+      return;
+    }
 
   outcome = g_new0 (TokenOutcome, 1);
+  outcome->status = response->status;
   if (response->status == SOUP_STATUS_OK)
     {
-      outcome->tokens = parse_tokens (object, what, &error);
+      object = lk_http_response_json_object (response, what, &error);
+      outcome->tokens = object ? parse_tokens (object, what, &error) : NULL;
       if (outcome->tokens == NULL)
         {
           token_outcome_free (outcome);
@@ -81,8 +87,8 @@ on_token_response (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  outcome->status = response->status;
-  outcome->error_code = g_strdup (lk_oauth_error_code (object));
+  object = lk_http_response_json_object (response, what, NULL);
+  outcome->error_code = g_strdup (object ? lk_oauth_error_code (object) : NULL);
   g_task_return_pointer (task, outcome, (GDestroyNotify) token_outcome_free);
 }
 

@@ -29,7 +29,7 @@ void lk_oauth_token_request_async (LkOAuthClient *client,
                                    gpointer user_data);
 /*
  * The tokens, or NULL: LK_ERROR_NETWORK when the server could not be
- * reached, else LK_ERROR_PROTOCOL. When the server answered with an OAuth
+ * reached or had a server error (5xx), else LK_ERROR_PROTOCOL. When the server answered with an OAuth
  * error, @ret_error_code (nullable) receives its code (RFC 6749 §5.2), for
  * the grant type to interpret.
  */

@@ -122,7 +122,10 @@ on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
       else if (g_error_matches (error, LK_ERROR, LK_ERROR_NETWORK))
         {
           /* Worth retrying while the code lives: the expiry timer ends it otherwise. */
-          guint delay = MIN (self->interval << MIN (++self->network_failures, 8), BACKOFF_MAX_SECONDS);
+          guint delay;
+
+          self->network_failures++;
+          delay = MIN (self->interval << MIN (self->network_failures, 8), BACKOFF_MAX_SECONDS);
 
           lk_warning ("pairing", "polling failed, again in %u s: %s", delay, error->message);
           g_error_free (error);

@@ -149,9 +149,7 @@ test_hostile_documents (void)
   g_autoptr (LkTestPeer) hostile = lk_test_peer_start ("hostile", "hostile", NULL);
 
 #define METADATA "metadata at ISSUER/.well-known/openid-configuration: "
-  assert_hostile (hostile, "notjson",
-                  METADATA "malformed JSON: <data>:1:11: Parse error: unexpected end of file, "
-                           "expected character `}'");
+  assert_hostile (hostile, "notjson", METADATA "malformed JSON");
   assert_hostile (hostile, "array", METADATA "not a JSON object");
   assert_hostile (hostile, "html", METADATA "content type is text/html, not application/json");
   /* Well-formed, but speaking for another issuer (RFC 8414 §3.3). */

@@ -263,10 +263,58 @@ test_server_unreachable (void)
   drop_pairing (g_steal_pointer (&pairing));
 }
 
+/* What the pairing logged about failed polls, in order. */
+static GPtrArray *poll_failures;
+
+static GLogWriterOutput
+record_poll_failures (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && g_str_has_prefix (fields[i].value, "polling failed, again in "))
+      {
+        const char *message = fields[i].value;
+
+        /* Up to the reason, which names the unreachable server. */
+        g_ptr_array_add (poll_failures, g_strndup (message, strcspn (message, ":")));
+      }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* The server goes away while the owner decides: polls back off exponentially, and the code stays out. */
+static void
+test_network_backoff (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  g_assert_true (lk_pairing_start (f->pairing, &error));
+  run_until (f, LK_PAIRING_WAITING);
+  g_clear_pointer (&f->provider, lk_test_peer_free);
+
+  while (poll_failures->len < 3)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  /* The interval is 1 s here: 2, 4, 8 s, doubling up to 5 minutes. */
+  g_assert_cmpstr (g_ptr_array_index (poll_failures, 0), ==, "polling failed, again in 2 s");
+  g_assert_cmpstr (g_ptr_array_index (poll_failures, 1), ==, "polling failed, again in 4 s");
+  g_assert_cmpstr (g_ptr_array_index (poll_failures, 2), ==, "polling failed, again in 8 s");
+  g_assert_cmpint (lk_pairing_get_state (f->pairing), ==, LK_PAIRING_WAITING);
+  g_assert_nonnull (lk_pairing_get_authorization (f->pairing));
+  g_assert_true (lk_pairing_cancel (f->pairing, &error));
+}
+
 int
 main (int argc, char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+  poll_failures = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (record_poll_failures, NULL, NULL);
+  /* A failed poll is a warning the daemon logs and lives on from, not a test failure. */
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 
 #define ADD(name, ttl, func) g_test_add (name, Fixture, ttl, fixture_setup, func, fixture_teardown)
   ADD ("/pairing/approved", "600", test_approved);
@@ -275,8 +323,11 @@ main (int argc, char **argv)
   ADD ("/pairing/expired", "2", test_expired);
   ADD ("/pairing/cancel-and-busy", "600", test_cancel_and_busy);
   ADD ("/pairing/hourly-cap", "600", test_hourly_cap);
+  ADD ("/pairing/network-backoff", "600", test_network_backoff);
 #undef ADD
   g_test_add_func ("/pairing/server-unreachable", test_server_unreachable);
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_ptr_array_unref (poll_failures);
+  return status;
 }
