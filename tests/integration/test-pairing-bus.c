@@ -20,21 +20,7 @@
 static char *
 pairing_config (LkTestPeer *provider)
 {
-  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" LK_TEST_CLIENT_ID "\nTrustAnchors=%s\n",
-                          lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
-}
-
-static char *
-call_pairing (int uid, const char *member)
-{
-  g_autofree char *helper = lk_test_built ("tests/bus-call");
-  g_autofree char *uid_str = g_strdup_printf ("%d", uid);
-  g_autofree char *out = NULL;
-  const char *as_other[] = { helper, "--uid", uid_str, LK_PAIRING_INTERFACE, member, NULL };
-  const char *as_self[] = { helper, LK_PAIRING_INTERFACE, member, NULL };
-
-  g_assert_cmpint (lk_test_run (uid >= 0 ? as_other : as_self, &out, NULL), ==, 0);
-  return g_strchomp (g_steal_pointer (&out));
+  return lk_test_pairing_config (lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
 }
 
 static int
@@ -88,17 +74,17 @@ test_pair_restart_unpair (void)
     /* Starting a pairing is for admins; root is one, nobody is not. */
     if (geteuid () == 0)
       {
-        result = call_pairing (65534, "Start");
+        result = lk_test_call (65534, LK_PAIRING_INTERFACE, "Start", NULL);
         g_assert_cmpstr (result, ==, "error org.freedesktop.DBus.Error.AccessDenied: "
                                      "io.latchkey.Agent1.Pairing.Start: access denied");
         g_clear_pointer (&result, g_free);
       }
 
-    result = call_pairing (-1, "Start");
+    result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
     g_assert_cmpstr (result, ==, "ok");
     lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
     g_clear_pointer (&result, g_free);
-    result = call_pairing (-1, "Start");
+    result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
     g_assert_cmpstr (result, ==, "error io.latchkey.Agent1.Error.Busy: a pairing is already waiting");
 
     uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
@@ -154,7 +140,7 @@ test_pair_restart_unpair (void)
                                           "org.freedesktop.DBus.Properties", "PropertiesChanged",
                                           on_properties_changed, &signalled), >=, 0);
     g_clear_pointer (&result, g_free);
-    result = call_pairing (-1, "Unpair");
+    result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Unpair", NULL);
     g_assert_cmpstr (result, ==, "ok");
     wait_state_signal (bus, &signalled);
     g_assert_cmpstr (signalled, ==, "unprovisioned");
@@ -255,7 +241,7 @@ static void
 test_not_configured (void)
 {
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("", NULL);
-  g_autofree char *result = call_pairing (-1, "Start");
+  g_autofree char *result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
   g_autofree char *state = lk_test_property (LK_PAIRING_INTERFACE, "State");
 
   g_assert_cmpstr (result, ==, "error io.latchkey.Agent1.Error.Failed: pairing is not configured ([Pairing] Issuer)");

@@ -46,6 +46,13 @@ char *lk_test_property (const char *interface, const char *name);
 /* Waits up to a minute for @interface.@name to read @value. */
 void lk_test_wait_property (const char *interface, const char *name, const char *value);
 
+/*
+ * Calls @interface.@member on the running daemon, with the string @arg
+ * unless NULL, as @uid (-1: as ourselves) through tests/lib/bus-call.
+ * Returns "ok" or "error NAME: MESSAGE".
+ */
+char *lk_test_call (int uid, const char *interface, const char *member, const char *arg);
+
 /* Whether @name has an owner on @bus. */
 gboolean lk_test_name_has_owner (sd_bus *bus, const char *name);
 
@@ -77,6 +84,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestDaemon, lk_test_daemon_free)
   "\"token_endpoint_auth_method\": \"none\", " \
   "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
   "\"response_types\": [], \"redirect_uris\": []}]"
+
+/* A daemon configuration pairing with @issuer as LK_TEST_CLIENT_ID, trusting @trust_anchors alone. */
+char *lk_test_pairing_config (const char *issuer, const char *trust_anchors);
 
 /*
  * For async calls in tests: pass lk_test_on_result with the address of a
