@@ -56,6 +56,37 @@ lk_daemon_new (LkConfig *config, const char *state_dir)
   return daemon;
 }
 
+/*
+ * Requests under way (all cancelled by now) hold the OAuth client, and
+ * through it the key store: let them finish, a little while at most, so
+ * that the key store goes, and with it the TPM objects it loaded. Without a
+ * resource manager a TPM keeps them after we exit, and holds only a few.
+ */
+static gboolean
+on_requests_deadline (gpointer user_data)
+{
+  *(guint *) user_data = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+finish_requests (LkDaemon *daemon)
+{
+  LkOAuthClient *oauth = g_steal_pointer (&daemon->oauth);
+  guint deadline;
+
+  if (oauth == NULL)
+    return;
+  g_object_add_weak_pointer (G_OBJECT (oauth), (gpointer *) &oauth);
+  g_object_unref (oauth);
+  deadline = g_timeout_add_seconds (1, on_requests_deadline, &deadline);
+  while (oauth != NULL && deadline != 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_handle_id (&deadline, g_source_remove);
+  if (oauth != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (oauth), (gpointer *) &oauth);
+}
+
 void
 lk_daemon_free (LkDaemon *daemon)
 {
@@ -63,10 +94,13 @@ lk_daemon_free (LkDaemon *daemon)
     return;
   lk_daemon_stop (daemon);
   if (daemon->pairing != NULL)
-    g_signal_handlers_disconnect_by_data (daemon->pairing, daemon);
+    {
+      g_signal_handlers_disconnect_by_data (daemon->pairing, daemon);
+      (void) lk_pairing_cancel (daemon->pairing, NULL);
+    }
   g_clear_object (&daemon->pairing);
   drop_keeper (daemon);
-  g_clear_object (&daemon->oauth);
+  finish_requests (daemon);
   lk_config_free (daemon->config);
   g_clear_pointer (&daemon->stored_grant, lk_grant_free);
   g_clear_pointer (&daemon->keystore, lk_keystore_unref);

@@ -225,10 +225,11 @@ enqueue (LkGrantKeeper *self, GTask *task)
   process_queue (self);
 }
 
+/* The outcome was taken in on_refreshed(): only the tokens are left to free. */
 static void
 on_background_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (LkTokenResponse) tokens = lk_grant_keeper_refresh_finish (LK_GRANT_KEEPER (source), result, NULL);
+  lk_token_response_free (lk_grant_keeper_refresh_finish (LK_GRANT_KEEPER (source), result, NULL));
 }
 
 static void

@@ -263,21 +263,6 @@ test_bad_state_dir (void)
   }
 }
 
-/* Calls Device.@member as @uid (-1: as ourselves) through tests/lib/bus-call. */
-static char *
-call_device_as (int uid, const char *member, const char *arg)
-{
-  g_autofree char *helper = lk_test_built ("tests/bus-call");
-  g_autofree char *uid_str = g_strdup_printf ("%d", uid);
-  g_autofree char *out = NULL;
-  const char *argv[] = { helper, "--uid", uid_str, LK_DEVICE_INTERFACE, member, arg, NULL };
-
-  g_assert_cmpint (lk_test_run (uid >= 0 ? argv : (const char *const[]) { helper, LK_DEVICE_INTERFACE,
-                                                                          member, arg, NULL },
-                                &out, NULL), ==, 0);
-  return g_strchomp (g_steal_pointer (&out));
-}
-
 static void
 test_access_denied (void)
 {
@@ -285,7 +270,7 @@ test_access_denied (void)
   /* Root is an admin; anybody else without the admin group is not. */
   int caller = geteuid () == 0 ? 65534 : -1;
   unsigned denied_uid = geteuid () == 0 ? 65534 : geteuid ();
-  g_autofree char *result = call_device_as (caller, "SetLogLevel", "debug");
+  g_autofree char *result = lk_test_call (caller, LK_DEVICE_INTERFACE, "SetLogLevel", "debug");
   g_autofree char *log = NULL;
   g_autofree char *expected_log = NULL;
   g_autofree char *level = NULL;
@@ -304,7 +289,7 @@ test_access_denied (void)
 
   /* An unknown method is an error, never a silent success. */
   g_free (result);
-  result = call_device_as (caller, "NoSuchMethod", NULL);
+  result = lk_test_call (caller, LK_DEVICE_INTERFACE, "NoSuchMethod", NULL);
   g_assert_true (g_str_has_prefix (result, "error org.freedesktop.DBus.Error.UnknownMethod: "));
 
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
@@ -326,12 +311,12 @@ test_admin_sets_log_level (void)
                             gr->gr_name);
   daemon = lk_test_daemon_start (config, NULL);
 
-  result = call_device_as (-1, "SetLogLevel", "loud");
+  result = lk_test_call (-1, LK_DEVICE_INTERFACE, "SetLogLevel", "loud");
   g_assert_cmpstr (result, ==, "error org.freedesktop.DBus.Error.InvalidArgs: "
                                "unknown log level “loud” (expected one of: warning, notice, info, debug)");
   g_free (result);
 
-  result = call_device_as (-1, "SetLogLevel", "debug");
+  result = lk_test_call (-1, LK_DEVICE_INTERFACE, "SetLogLevel", "debug");
   g_assert_cmpstr (result, ==, "ok");
   level = lk_test_device_property ("LogLevel");
   g_assert_cmpstr (level, ==, "debug");

@@ -25,7 +25,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autofree char *pairing = NULL;
 
   f->provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, "600", data ? data : "", NULL);
-  pairing = lk_test_pairing_config (f->provider);
+  pairing = lk_test_provider_config (f->provider);
   f->config = g_strconcat ("[Daemon]\nLogLevel=debug\n", pairing, "RefreshMargin=2\n", NULL);
   f->grant_path = g_build_filename (lk_test_env ("LATCHKEY_TEST_STATE_DIR"), "grant.sealed", NULL);
 }

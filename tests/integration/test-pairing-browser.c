@@ -24,7 +24,7 @@ static void
 test_approve_in_browser (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *pairing = lk_test_pairing_config (provider);
+  g_autofree char *pairing = lk_test_provider_config (provider);
   /* The most verbose log is where a secret would show first. */
   g_autofree char *config = g_strconcat ("[Daemon]\nLogLevel=debug\n", pairing, NULL);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);

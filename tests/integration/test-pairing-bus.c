@@ -16,19 +16,6 @@
 #include "testlib.h"
 
 
-static char *
-call_pairing (int uid, const char *member)
-{
-  g_autofree char *helper = lk_test_built ("tests/bus-call");
-  g_autofree char *uid_str = g_strdup_printf ("%d", uid);
-  g_autofree char *out = NULL;
-  const char *as_other[] = { helper, "--uid", uid_str, LK_PAIRING_INTERFACE, member, NULL };
-  const char *as_self[] = { helper, LK_PAIRING_INTERFACE, member, NULL };
-
-  g_assert_cmpint (lk_test_run (uid >= 0 ? as_other : as_self, &out, NULL), ==, 0);
-  return g_strchomp (g_steal_pointer (&out));
-}
-
 static int
 on_properties_changed (sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
@@ -68,7 +55,7 @@ static void
 test_pair_restart_unpair (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *config = lk_test_pairing_config (provider);
+  g_autofree char *config = lk_test_provider_config (provider);
   g_autofree char *grant = g_build_filename (lk_test_env ("LATCHKEY_TEST_STATE_DIR"), "grant.sealed", NULL);
   g_autofree char *result = NULL, *uri = NULL, *owner = NULL, *sealed = NULL, *log = NULL;
   g_autoptr (GError) error = NULL;
@@ -80,17 +67,17 @@ test_pair_restart_unpair (void)
     /* Starting a pairing is for admins; root is one, nobody is not. */
     if (geteuid () == 0)
       {
-        result = call_pairing (65534, "Start");
+        result = lk_test_call (65534, LK_PAIRING_INTERFACE, "Start", NULL);
         g_assert_cmpstr (result, ==, "error org.freedesktop.DBus.Error.AccessDenied: "
                                      "io.latchkey.Agent1.Pairing.Start: access denied");
         g_clear_pointer (&result, g_free);
       }
 
-    result = call_pairing (-1, "Start");
+    result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
     g_assert_cmpstr (result, ==, "ok");
     lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
     g_clear_pointer (&result, g_free);
-    result = call_pairing (-1, "Start");
+    result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
     g_assert_cmpstr (result, ==, "error io.latchkey.Agent1.Error.Busy: a pairing is already waiting");
 
     uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
@@ -146,7 +133,7 @@ test_pair_restart_unpair (void)
                                           "org.freedesktop.DBus.Properties", "PropertiesChanged",
                                           on_properties_changed, &signalled), >=, 0);
     g_clear_pointer (&result, g_free);
-    result = call_pairing (-1, "Unpair");
+    result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Unpair", NULL);
     g_assert_cmpstr (result, ==, "ok");
     wait_state_signal (bus, &signalled);
     g_assert_cmpstr (signalled, ==, "unprovisioned");
@@ -173,7 +160,7 @@ static void
 test_cli_pair_and_unpair (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *config = lk_test_pairing_config (provider);
+  g_autofree char *config = lk_test_provider_config (provider);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GSubprocess) pair = NULL;
@@ -223,7 +210,7 @@ static void
 test_cli_no_wait (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
-  g_autofree char *config = lk_test_pairing_config (provider);
+  g_autofree char *config = lk_test_provider_config (provider);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autofree char *out = NULL, *err = NULL, *code = NULL, *expected = NULL;
   const char *args[] = { "pair", "--no-wait", NULL };
@@ -248,7 +235,7 @@ static void
 test_not_configured (void)
 {
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start ("", NULL);
-  g_autofree char *result = call_pairing (-1, "Start");
+  g_autofree char *result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
   g_autofree char *state = lk_test_property (LK_PAIRING_INTERFACE, "State");
 
   g_assert_cmpstr (result, ==, "error io.latchkey.Agent1.Error.Failed: pairing is not configured ([Pairing] Issuer)");

@@ -165,6 +165,19 @@ lk_test_wait_property (const char *interface, const char *name, const char *valu
     }
 }
 
+char *
+lk_test_call (int uid, const char *interface, const char *member, const char *arg)
+{
+  g_autofree char *helper = lk_test_built ("tests/bus-call");
+  g_autofree char *uid_str = g_strdup_printf ("%d", uid);
+  g_autofree char *out = NULL;
+  const char *as_other[] = { helper, "--uid", uid_str, interface, member, arg, NULL };
+  const char *as_self[] = { helper, interface, member, arg, NULL };
+
+  g_assert_cmpint (lk_test_run (uid >= 0 ? as_other : as_self, &out, NULL), ==, 0);
+  return g_strchomp (g_steal_pointer (&out));
+}
+
 gboolean
 lk_test_name_has_owner (sd_bus *bus, const char *name)
 {
@@ -358,10 +371,9 @@ lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char 
 }
 
 char *
-lk_test_pairing_config (LkTestPeer *provider)
+lk_test_provider_config (LkTestPeer *provider)
 {
-  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" LK_TEST_CLIENT_ID "\nTrustAnchors=%s\n",
-                          lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
+  return lk_test_pairing_config (lk_test_peer_get (provider, "OIDC_ISSUER"), lk_test_peer_get (provider, "OIDC_CA"));
 }
 
 void
@@ -374,6 +386,13 @@ lk_test_peer_free (LkTestPeer *peer)
   g_object_unref (peer->process);
   g_hash_table_unref (peer->facts);
   g_free (peer);
+}
+
+char *
+lk_test_pairing_config (const char *issuer, const char *trust_anchors)
+{
+  return g_strdup_printf ("[Pairing]\nIssuer=%s\nClientId=" LK_TEST_CLIENT_ID "\nTrustAnchors=%s\n", issuer,
+                          trust_anchors);
 }
 
 void

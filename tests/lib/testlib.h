@@ -46,6 +46,13 @@ char *lk_test_property (const char *interface, const char *name);
 /* Waits up to a minute for @interface.@name to read @value. */
 void lk_test_wait_property (const char *interface, const char *name, const char *value);
 
+/*
+ * Calls @interface.@member on the running daemon, with the string @arg
+ * unless NULL, as @uid (-1: as ourselves) through tests/lib/bus-call.
+ * Returns "ok" or "error NAME: MESSAGE".
+ */
+char *lk_test_call (int uid, const char *interface, const char *member, const char *arg);
+
 /* Whether @name has an owner on @bus. */
 gboolean lk_test_name_has_owner (sd_bus *bus, const char *name);
 
@@ -78,6 +85,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestDaemon, lk_test_daemon_free)
   "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
   "\"response_types\": [], \"redirect_uris\": []}]"
 
+/* A daemon configuration pairing with @issuer as LK_TEST_CLIENT_ID, trusting @trust_anchors alone. */
+char *lk_test_pairing_config (const char *issuer, const char *trust_anchors);
+
 /*
  * For async calls in tests: pass lk_test_on_result with the address of a
  * NULL GAsyncResult pointer, then lk_test_wait_result() on that address
@@ -106,8 +116,8 @@ gboolean lk_test_approve_with (LkTestPeer *provider, const char *phone, const ch
                                const char *login, gboolean abort);
 /* lk_test_approve_with() the quick phone, approve.mjs. */
 gboolean lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort);
-/* The daemon's [Pairing] configuration to pair with @provider as LK_TEST_CLIENT_ID. */
-char *lk_test_pairing_config (LkTestPeer *provider);
+/* lk_test_pairing_config() for the OpenID provider @provider. */
+char *lk_test_provider_config (LkTestPeer *provider);
 /* A fact the peer printed, e.g. "OIDC_ISSUER"; aborts when it has none. */
 const char *lk_test_peer_get (LkTestPeer *peer, const char *key);
 void lk_test_peer_free (LkTestPeer *peer);
