@@ -20,6 +20,7 @@ expected='*/bin/latchkeyctl
 */latchkey/latchkey.conf
 */man/man1/latchkeyctl.1
 */man/man5/latchkey.conf.5
+*/man/man5/latchkey-apps.d.5
 */doc/latchkey/examples/example.conf.example
 */man/man8/latchkeyd.8
 */sbin/latchkeyd
