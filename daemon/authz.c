@@ -38,6 +38,10 @@ static const struct {
   { LK_PAIRING_INTERFACE, "Start", LK_PERMISSION_ADMIN },
   { LK_PAIRING_INTERFACE, "Cancel", LK_PERMISSION_ADMIN },
   { LK_PAIRING_INTERFACE, "Unpair", LK_PERMISSION_ADMIN },
+  /* Any app may ask; what it gets is for its policy in apps.d to say. */
+  { LK_TOKENS_INTERFACE, "GetToken", LK_PERMISSION_APP },
+  { LK_TOKENS_INTERFACE, "CreateProof", LK_PERMISSION_APP },
+  { LK_TOKENS_INTERFACE, "ReloadPolicy", LK_PERMISSION_ADMIN },
 };
 
 static gboolean have_admin_group;
@@ -130,6 +134,7 @@ lk_authz_permits (LkPermission permission, uid_t uid)
   switch (permission)
     {
     case LK_PERMISSION_READ_STATUS:
+    case LK_PERMISSION_APP:
       return TRUE;
     case LK_PERMISSION_ADMIN:
       return uid == 0 || uid_in_admin_group (uid);

@@ -35,12 +35,26 @@ static const LkConfigKey schema[] = {
   { "Pairing", "Issuer",     LK_CONFIG_STRING },
   { "Pairing", "ClientId",   LK_CONFIG_STRING },
   { "Pairing", "Scopes",     LK_CONFIG_STRING },
+  { "Pairing", "Resources",  LK_CONFIG_STRING },
   { "Pairing", "TrustAnchors", LK_CONFIG_STRING },
   { "Pairing", "MaxAttemptsPerHour", LK_CONFIG_UINT, NULL, 1, 1000 },
   { "Pairing", "ClientAuthentication", LK_CONFIG_CHOICE, client_auth_names },
   { "Pairing", "DPoP",       LK_CONFIG_CHOICE, dpop_names },
   { "Pairing", "RefreshMargin", LK_CONFIG_UINT, NULL, 0, 3600 },
+  { "Tokens", "PolicyDirectory", LK_CONFIG_STRING },
+  { "Tokens", "CacheMargin",  LK_CONFIG_UINT, NULL, 0, 3600 },
+  { "Tokens", "RateLimit",    LK_CONFIG_UINT, NULL, 1, 100000 },
+  { "Tokens", "RateBurst",    LK_CONFIG_UINT, NULL, 1, 10000 },
 };
+
+/* A [group] key that lk_config_schema_load() accepted, or @fallback when absent. */
+static guint
+get_uint (GKeyFile *kf, const char *group, const char *key, guint fallback)
+{
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return fallback;
+  return (guint) g_key_file_get_uint64 (kf, group, key, NULL);
+}
 
 static guint
 choice_index (const char *const *choices, const char *value)
@@ -49,6 +63,31 @@ choice_index (const char *const *choices, const char *value)
     if (g_str_equal (choices[i], value))
       return i;
   g_assert_not_reached ();
+}
+
+/* RFC 8707 §2: absolute URIs without a fragment; https, since tokens are sent there. */
+static GStrv
+parse_resources (const char *path, const char *value, GError **error)
+{
+  g_auto (GStrv) items = g_strsplit_set (value ? value : "", " \t", -1);
+  g_autoptr (GStrvBuilder) resources = g_strv_builder_new ();
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      g_autoptr (GUri) uri = NULL;
+
+      if (*items[i] == '\0')
+        continue;
+      uri = g_uri_parse (items[i], G_URI_FLAGS_NONE, NULL);
+      if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 || g_uri_get_fragment (uri) != NULL)
+        {
+          g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
+                       "%s: [Pairing] Resources: “%s” is not an https URI without a fragment", path, items[i]);
+          return NULL;
+        }
+      g_strv_builder_add (resources, items[i]);
+    }
+  return g_strv_builder_end (resources);
 }
 
 LkConfig *
@@ -102,9 +141,12 @@ lk_config_load (const char *path, GError **error)
   if (config->pairing_scopes == NULL)
     config->pairing_scopes = g_strdup ("openid offline_access");
   config->pairing_trust_anchors = g_key_file_get_string (kf, "Pairing", "TrustAnchors", NULL);
-  config->pairing_max_per_hour = 10;
-  if (g_key_file_has_key (kf, "Pairing", "MaxAttemptsPerHour", NULL))
-    config->pairing_max_per_hour = (guint) g_key_file_get_uint64 (kf, "Pairing", "MaxAttemptsPerHour", NULL);
+  g_clear_pointer (&value, g_free);
+  value = g_key_file_get_string (kf, "Pairing", "Resources", NULL);
+  config->pairing_resources = parse_resources (path, value, error);
+  if (config->pairing_resources == NULL)
+    return NULL;
+  config->pairing_max_per_hour = get_uint (kf, "Pairing", "MaxAttemptsPerHour", 10);
 
   g_clear_pointer (&value, g_free);
   value = g_key_file_get_string (kf, "Pairing", "ClientAuthentication", NULL);
@@ -112,9 +154,14 @@ lk_config_load (const char *path, GError **error)
   g_clear_pointer (&value, g_free);
   value = g_key_file_get_string (kf, "Pairing", "DPoP", NULL);
   config->pairing_dpop = value ? choice_index (dpop_names, value) : LK_DPOP_AUTO;
-  config->refresh_margin = 60;
-  if (g_key_file_has_key (kf, "Pairing", "RefreshMargin", NULL))
-    config->refresh_margin = (guint) g_key_file_get_uint64 (kf, "Pairing", "RefreshMargin", NULL);
+  config->refresh_margin = get_uint (kf, "Pairing", "RefreshMargin", 60);
+
+  config->policy_dir = g_key_file_get_string (kf, "Tokens", "PolicyDirectory", NULL);
+  if (config->policy_dir == NULL)
+    config->policy_dir = g_strdup (SYSCONFDIR "/latchkey/apps.d");
+  config->cache_margin = get_uint (kf, "Tokens", "CacheMargin", 30);
+  config->rate_per_minute = get_uint (kf, "Tokens", "RateLimit", 120);
+  config->rate_burst = get_uint (kf, "Tokens", "RateBurst", 20);
 
   /* Only a TPM can tie a secret to the boot chain. */
   if (config->seal_pcrs->len > 0 && config->key_backend != LK_KEYSTORE_TPM2)
@@ -138,6 +185,8 @@ lk_config_free (LkConfig *config)
   g_free (config->pairing_client_id);
   g_free (config->pairing_scopes);
   g_free (config->pairing_trust_anchors);
+  g_strfreev (config->pairing_resources);
+  g_free (config->policy_dir);
   if (config->seal_pcrs != NULL)
     g_byte_array_unref (config->seal_pcrs);
   g_free (config);

@@ -19,10 +19,15 @@ typedef struct {
   char *pairing_client_id;        /* [Pairing] ClientId */
   char *pairing_scopes;           /* [Pairing] Scopes */
   char *pairing_trust_anchors;    /* [Pairing] TrustAnchors, NULL: system store */
+  GStrv pairing_resources;        /* [Pairing] Resources, possibly empty */
   guint pairing_max_per_hour;     /* [Pairing] MaxAttemptsPerHour */
   LkClientAuth pairing_client_auth;  /* [Pairing] ClientAuthentication */
   LkDPoPMode pairing_dpop;           /* [Pairing] DPoP */
   guint refresh_margin;              /* [Pairing] RefreshMargin, seconds */
+  char *policy_dir;               /* [Tokens] PolicyDirectory */
+  guint cache_margin;             /* [Tokens] CacheMargin, seconds */
+  guint rate_per_minute;          /* [Tokens] RateLimit, per app */
+  guint rate_burst;               /* [Tokens] RateBurst */
 } LkConfig;
 
 LkConfig *lk_config_load (const char *path, GError **error);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "message-ids.h"
 #include "pairing-object.h"
+#include "tokens-object.h"
 #include "tpm/secret-bytes.h"
 
 struct _LkDaemon {
@@ -28,6 +29,7 @@ struct _LkDaemon {
   LkPairing *pairing;
   LkGrant *stored_grant;      /* loaded, until the keeper takes it */
   LkGrantKeeper *keeper;      /* while paired */
+  LkTokens *tokens;           /* for apps; after lk_daemon_load_identity() */
 };
 
 static void drop_keeper (LkDaemon *daemon);
@@ -100,6 +102,7 @@ lk_daemon_free (LkDaemon *daemon)
     }
   g_clear_object (&daemon->pairing);
   drop_keeper (daemon);
+  g_clear_pointer (&daemon->tokens, lk_tokens_free);
   finish_requests (daemon);
   lk_config_free (daemon->config);
   g_clear_pointer (&daemon->stored_grant, lk_grant_free);
@@ -178,6 +181,8 @@ drop_keeper (LkDaemon *daemon)
   g_signal_handlers_disconnect_by_data (daemon->keeper, daemon);
   lk_grant_keeper_stop (daemon->keeper);
   g_clear_object (&daemon->keeper);
+  if (daemon->tokens != NULL)
+    lk_tokens_set_keeper (daemon->tokens, NULL);
 }
 
 static void
@@ -211,6 +216,7 @@ keep_grant (LkDaemon *daemon, LkGrant *grant, const LkTokenResponse *tokens)
   g_signal_connect (daemon->keeper, "changed", G_CALLBACK (on_keeper_changed), daemon);
   g_signal_connect (daemon->keeper, "revoked", G_CALLBACK (on_keeper_revoked), daemon);
   lk_grant_keeper_start (daemon->keeper, tokens);
+  lk_tokens_set_keeper (daemon->tokens, daemon->keeper);
 }
 
 static gboolean
@@ -282,6 +288,33 @@ resume_grant (LkDaemon *daemon)
 }
 
 static gboolean
+create_tokens (LkDaemon *daemon, GError **error)
+{
+  LkTokensConfig config = {
+    .policy_dir = daemon->config->policy_dir,
+    .cache_margin = daemon->config->cache_margin,
+    .rate_per_minute = daemon->config->rate_per_minute,
+    .rate_burst = daemon->config->rate_burst,
+  };
+
+  daemon->tokens = lk_tokens_new (&config, daemon->keystore);
+  return lk_tokens_reload (daemon->tokens, NULL, NULL, error);
+}
+
+gboolean
+lk_daemon_reload_policy (LkDaemon *daemon)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!lk_tokens_reload (daemon->tokens, NULL, NULL, &error))
+    {
+      lk_warning ("tokens", "the app policies are kept as they were: %s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
 create_pairing (LkDaemon *daemon, GError **error)
 {
   LkOAuthClientConfig client_config = {
@@ -293,6 +326,7 @@ create_pairing (LkDaemon *daemon, GError **error)
   };
   LkPairingConfig config = {
     .scope = daemon->config->pairing_scopes,
+    .resources = (const char *const *) daemon->config->pairing_resources,
     .max_attempts_per_hour = daemon->config->pairing_max_per_hour,
     /* RFC 8628 §3.2: a server that names no interval wants 5 seconds. */
     .default_interval = 5,
@@ -408,12 +442,14 @@ lk_daemon_start (LkDaemon *daemon,
   r = lk_device_object_add (bus, daemon);
   if (r >= 0)
     r = lk_pairing_object_add (bus, daemon);
+  if (r >= 0)
+    r = lk_tokens_object_add (bus, daemon);
   if (r < 0)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot export %s: %s", LK_OBJECT_PATH, g_strerror (-r));
       return FALSE;
     }
-  if (!create_pairing (daemon, error))
+  if (!create_tokens (daemon, error) || !create_pairing (daemon, error))
     return FALSE;
   resume_grant (daemon);
 
@@ -476,6 +512,12 @@ LkPairing *
 lk_daemon_get_pairing (LkDaemon *daemon)
 {
   return daemon->pairing;
+}
+
+LkTokens *
+lk_daemon_get_tokens (LkDaemon *daemon)
+{
+  return daemon->tokens;
 }
 
 const LkGrant *

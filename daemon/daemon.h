@@ -5,6 +5,7 @@
 
 #include "daemon-config.h"
 #include "grant.h"
+#include "tokens.h"
 #include "pairing.h"
 
 /* What the device has become so far, as the Device.State property says. */
@@ -53,6 +54,10 @@ const char *lk_daemon_get_key_algorithm (LkDaemon *daemon);
 LkPairing *lk_daemon_get_pairing (LkDaemon *daemon);
 /* The owner's grant, NULL when the device is not paired. */
 const LkGrant *lk_daemon_get_grant (LkDaemon *daemon);
+/* Reads apps.d again (SIGHUP); on failure the policies in force stay, and the log says why. */
+gboolean lk_daemon_reload_policy (LkDaemon *daemon);
+/* The apps' tokens; valid after lk_daemon_start(). */
+LkTokens *lk_daemon_get_tokens (LkDaemon *daemon);
 /* When the owner's access token expires (unix seconds); 0 while there is none. */
 gint64 lk_daemon_get_token_expires_at (LkDaemon *daemon);
 /* Forgets the owner's grant: the device is no longer paired. */

@@ -26,6 +26,7 @@ static const struct {
   { LK_ERROR_RATE_LIMITED,  LK_DBUS_ERROR_PREFIX "RateLimited" },
   { LK_ERROR_CANCELLED,     LK_DBUS_ERROR_PREFIX "Cancelled" },
   { LK_ERROR_REVOKED,       LK_DBUS_ERROR_PREFIX "Revoked" },
+  { LK_ERROR_NOT_PAIRED,    LK_DBUS_ERROR_PREFIX "NotPaired" },
 };
 
 const char *

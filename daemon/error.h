@@ -25,6 +25,7 @@ typedef enum {
   LK_ERROR_RATE_LIMITED,
   LK_ERROR_CANCELLED,
   LK_ERROR_REVOKED,
+  LK_ERROR_NOT_PAIRED,
 } LkError;
 
 GQuark lk_error_quark (void);

@@ -64,7 +64,7 @@ static void on_refreshed (GObject *source, GAsyncResult *result, gpointer user_d
 static void
 process_queue (LkGrantKeeper *self)
 {
-  g_autoptr (GHashTable) form = NULL;
+  g_autoptr (GPtrArray) form = NULL;
   Request *request;
 
   if (self->current != NULL || g_queue_is_empty (&self->queue))

@@ -33,6 +33,14 @@ on_quit_signal (gpointer user_data)
 }
 
 static gboolean
+on_reload_signal (gpointer user_data)
+{
+  lk_info ("daemon", "reloading the app policies on SIGHUP");
+  lk_daemon_reload_policy (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
 on_bus_lost (gpointer user_data)
 {
   RunState *run = user_data;
@@ -149,6 +157,8 @@ main (int argc, char **argv)
       g_printerr ("latchkeyd: %s\n", error->message);
       return EXIT_FAILURE;
     }
+
+  g_unix_signal_add (SIGHUP, on_reload_signal, daemon);
 
   lk_event (G_LOG_LEVEL_INFO, "daemon", LK_MESSAGE_STARTED,
             "latchkeyd %s started (key backend %s, state %s)", PACKAGE_VERSION,

@@ -34,7 +34,7 @@ G_DEFINE_FINAL_TYPE (LkOAuthClient, lk_oauth_client, G_TYPE_OBJECT)
 typedef struct {
   LkOAuthClient *client;
   LkOAuthEndpoint endpoint;
-  GHashTable *form;
+  GPtrArray *form;
   gboolean retried;   /* with a fresh nonce, once */
 } PostData;
 
@@ -42,21 +42,40 @@ static void
 post_data_free (PostData *data)
 {
   g_object_unref (data->client);
-  g_hash_table_unref (data->form);
+  g_ptr_array_unref (data->form);
   g_free (data);
 }
 
-GHashTable *
+GPtrArray *
 lk_oauth_form_new (void)
 {
-  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) lk_tpm_secret_string_free);
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) lk_tpm_secret_string_free);
 }
 
 void
-lk_oauth_form_add (GHashTable *form, const char *name, const char *value)
+lk_oauth_form_add (GPtrArray *form, const char *name, const char *value)
 {
-  if (value != NULL)
-    g_hash_table_insert (form, (gpointer) name, g_strdup (value));
+  if (value == NULL)
+    return;
+  g_ptr_array_add (form, g_strdup (name));
+  g_ptr_array_add (form, g_strdup (value));
+}
+
+/* application/x-www-form-urlencoded; names may repeat (RFC 8707 resource). */
+static char *
+form_encode (GPtrArray *form)
+{
+  GString *encoded = g_string_new (NULL);
+
+  for (guint i = 0; i + 1 < form->len; i += 2)
+    {
+      g_autofree char *name = g_uri_escape_string (form->pdata[i], NULL, FALSE);
+      char *value = g_uri_escape_string (form->pdata[i + 1], NULL, FALSE);
+
+      g_string_append_printf (encoded, "%s%s=%s", i ? "&" : "", name, value);
+      lk_tpm_secret_string_free (value);
+    }
+  return g_string_free (encoded, FALSE);
 }
 
 const char *
@@ -144,10 +163,8 @@ send_post (GTask *task)
   PostData *data = g_task_get_task_data (task);
   LkOAuthClient *self = data->client;
   const char *url = endpoint_url (self->server, data->endpoint);
-  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  g_autoptr (GPtrArray) form = lk_oauth_form_new ();
   g_autoptr (SoupMessage) message = NULL;
-  GHashTableIter iter;
-  gpointer name, value;
   GError *error = NULL;
 
   if (url == NULL)
@@ -158,9 +175,8 @@ send_post (GTask *task)
       return;
     }
 
-  g_hash_table_iter_init (&iter, data->form);
-  while (g_hash_table_iter_next (&iter, &name, &value))
-    lk_oauth_form_add (form, name, value);
+  for (guint i = 0; i + 1 < data->form->len; i += 2)
+    lk_oauth_form_add (form, data->form->pdata[i], data->form->pdata[i + 1]);
   lk_oauth_form_add (form, "client_id", self->client_id);
   if (self->client_auth == LK_CLIENT_AUTH_PRIVATE_KEY_JWT)
     {
@@ -176,7 +192,7 @@ send_post (GTask *task)
       lk_oauth_form_add (form, "client_assertion", assertion);
     }
 
-  message = soup_message_new_from_encoded_form (SOUP_METHOD_POST, url, soup_form_encode_hash (form));
+  message = soup_message_new_from_encoded_form (SOUP_METHOD_POST, url, form_encode (form));
   soup_message_headers_append (soup_message_get_request_headers (message), "Accept", "application/json");
   if (data->endpoint == LK_OAUTH_TOKEN_ENDPOINT && lk_oauth_client_uses_dpop (self))
     {
@@ -271,7 +287,7 @@ on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 lk_oauth_client_post_async (LkOAuthClient *self,
                             LkOAuthEndpoint endpoint,
-                            GHashTable *form,
+                            GPtrArray *form,
                             GCancellable *cancellable,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
@@ -281,7 +297,7 @@ lk_oauth_client_post_async (LkOAuthClient *self,
 
   data->client = g_object_ref (self);
   data->endpoint = endpoint;
-  data->form = g_hash_table_ref (form);
+  data->form = g_ptr_array_ref (form);
   g_task_set_task_data (task, data, (GDestroyNotify) post_data_free);
   g_task_set_source_tag (task, lk_oauth_client_post_async);
 

@@ -59,9 +59,9 @@ gboolean lk_oauth_client_uses_dpop (LkOAuthClient *self);
  * A form to post: parameter names are static strings, values are copied
  * and wiped when the form is freed, since they are often secrets.
  */
-GHashTable *lk_oauth_form_new (void);
+GPtrArray *lk_oauth_form_new (void);
 /* Adds @name=@value; a NULL @value adds nothing. */
-void lk_oauth_form_add (GHashTable *form, const char *name, const char *value);
+void lk_oauth_form_add (GPtrArray *form, const char *name, const char *value);
 
 /*
  * Posts @form to @endpoint with the client's authentication (and a DPoP
@@ -71,7 +71,7 @@ void lk_oauth_form_add (GHashTable *form, const char *name, const char *value);
  */
 void lk_oauth_client_post_async (LkOAuthClient *self,
                                  LkOAuthEndpoint endpoint,
-                                 GHashTable *form,
+                                 GPtrArray *form,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data);

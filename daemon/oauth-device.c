@@ -107,15 +107,18 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 lk_oauth_device_authorize_async (LkOAuthClient *client,
                                  const char *scope,
+                                 const char *const *resources,
                                  GCancellable *cancellable,
                                  GAsyncReadyCallback callback,
                                  gpointer user_data)
 {
-  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  g_autoptr (GPtrArray) form = lk_oauth_form_new ();
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, lk_oauth_device_authorize_async);
   lk_oauth_form_add (form, "scope", scope);
+  for (gsize i = 0; resources != NULL && resources[i] != NULL; i++)
+    lk_oauth_form_add (form, "resource", resources[i]);
   lk_oauth_client_post_async (client, LK_OAUTH_DEVICE_AUTHORIZATION_ENDPOINT, form, cancellable, on_authorized,
                               task);
 }
@@ -181,7 +184,7 @@ lk_oauth_device_poll_async (LkOAuthClient *client,
                             GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  g_autoptr (GPtrArray) form = lk_oauth_form_new ();
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, lk_oauth_device_poll_async);

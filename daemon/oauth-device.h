@@ -24,8 +24,10 @@ typedef struct {
 void lk_device_authorization_free (LkDeviceAuthorization *authorization);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkDeviceAuthorization, lk_device_authorization_free)
 
+/* Asks for a code for @scope and, when not NULL, the APIs @resources (RFC 8707). */
 void lk_oauth_device_authorize_async (LkOAuthClient *client,
                                       const char *scope,
+                                      const char *const *resources,
                                       GCancellable *cancellable,
                                       GAsyncReadyCallback callback,
                                       gpointer user_data);

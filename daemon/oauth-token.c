@@ -94,7 +94,7 @@ on_token_response (GObject *source, GAsyncResult *result, gpointer user_data)
 
 void
 lk_oauth_token_request_async (LkOAuthClient *client,
-                              GHashTable *form,
+                              GPtrArray *form,
                               GCancellable *cancellable,
                               GAsyncReadyCallback callback,
                               gpointer user_data)
@@ -165,7 +165,7 @@ lk_oauth_revoke_async (LkOAuthClient *client,
                        GAsyncReadyCallback callback,
                        gpointer user_data)
 {
-  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  g_autoptr (GPtrArray) form = lk_oauth_form_new ();
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, lk_oauth_revoke_async);

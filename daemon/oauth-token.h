@@ -23,7 +23,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTokenResponse, lk_token_response_free)
 
 /* Posts the token request @form (grant_type and its parameters). */
 void lk_oauth_token_request_async (LkOAuthClient *client,
-                                   GHashTable *form,
+                                   GPtrArray *form,
                                    GCancellable *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);

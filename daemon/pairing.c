@@ -16,6 +16,7 @@ struct _LkPairing {
 
   LkOAuthClient *client;
   char *scope;
+  GStrv resources;
   guint max_attempts_per_hour;
   guint default_interval;
   GArray *attempts;               /* gint64 monotonic times of the last hour's starts */
@@ -230,8 +231,8 @@ lk_pairing_start (LkPairing *self, GError **error)
   self->cancellable = g_cancellable_new ();
   set_state (self, LK_PAIRING_STARTING);
 
-  lk_oauth_device_authorize_async (self->client, self->scope, self->cancellable, on_authorized,
-                                   g_object_ref (self));
+  lk_oauth_device_authorize_async (self->client, self->scope, (const char *const *) self->resources,
+                                   self->cancellable, on_authorized, g_object_ref (self));
   return TRUE;
 }
 
@@ -285,6 +286,7 @@ lk_pairing_new (LkOAuthClient *client, const LkPairingConfig *config, LkPairingK
   self->keep_data = user_data;
   self->client = g_object_ref (client);
   self->scope = g_strdup (config->scope);
+  self->resources = g_strdupv ((char **) config->resources);
   self->max_attempts_per_hour = config->max_attempts_per_hour;
   self->default_interval = config->default_interval;
   return self;
@@ -303,6 +305,7 @@ lk_pairing_finalize (GObject *object)
   g_clear_object (&self->client);
   g_array_unref (self->attempts);
   g_free (self->scope);
+  g_strfreev (self->resources);
 
   G_OBJECT_CLASS (lk_pairing_parent_class)->finalize (object);
 }

@@ -29,6 +29,7 @@ const char *lk_pairing_state_to_string (LkPairingState state);
 
 typedef struct {
   const char *scope;
+  const char *const *resources;   /* the APIs the grant is for (RFC 8707); NULL: none named */
   guint max_attempts_per_hour;
   guint default_interval;         /* seconds, when the server names none (RFC 8628: 5) */
 } LkPairingConfig;

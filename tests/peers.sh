@@ -93,7 +93,7 @@ peers_start_keyring() {
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=$dir/session_bus_socket</listen>
+  <listen>unix:path=$dir/socket</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -108,10 +108,10 @@ CONF
         </dev/null >>"$dir/bus.log" 2>&1 &
     PEERS_PIDS+=("$!")
     for i in $(seq 200); do
-        [ -S "$dir/session_bus_socket" ] && break
+        [ -S "$dir/socket" ] && break
         sleep 0.01
     done
-    KEYRING_BUS_ADDRESS="unix:path=$dir/session_bus_socket"
+    KEYRING_BUS_ADDRESS="unix:path=$dir/socket"
     printf '%s' latchkey-test |
         HOME="$dir/home" XDG_RUNTIME_DIR="$dir/runtime" XDG_DATA_HOME="$dir/data" \
         DBUS_SESSION_BUS_ADDRESS="$KEYRING_BUS_ADDRESS" \

@@ -66,7 +66,7 @@ authorize (LkOAuthClient *client, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  lk_oauth_device_authorize_async (client, SCOPE, NULL, lk_test_on_result, &result);
+  lk_oauth_device_authorize_async (client, SCOPE, NULL, NULL, lk_test_on_result, &result);
   return lk_oauth_device_authorize_finish (lk_test_wait_result (&result), error);
 }
 
@@ -102,7 +102,7 @@ static LkTokenResponse *
 refresh (LkOAuthClient *client, const char *refresh_token, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (GHashTable) form = lk_oauth_form_new ();
+  g_autoptr (GPtrArray) form = lk_oauth_form_new ();
 
   lk_oauth_form_add (form, "grant_type", "refresh_token");
   lk_oauth_form_add (form, "refresh_token", refresh_token);
@@ -285,7 +285,6 @@ test_revoke (Fixture *f, gconstpointer data)
   g_autoptr (LkTokenResponse) refreshed = NULL;
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *code = NULL;
 
   lk_oauth_revoke_async (f->client, tokens->refresh_token, NULL, lk_test_on_result, &result);
   g_assert_true (lk_oauth_revoke_finish (lk_test_wait_result (&result), &error));

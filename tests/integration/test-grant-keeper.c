@@ -36,7 +36,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, "600", data ? data : "", NULL);
   f->client = lk_test_oauth_client (f->provider, f->keystore, LK_TEST_CLIENT_ID, LK_CLIENT_AUTH_NONE, LK_DPOP_AUTO);
 
-  lk_oauth_device_authorize_async (f->client, "openid offline_access", NULL, lk_test_on_result, &result);
+  lk_oauth_device_authorize_async (f->client, "openid offline_access", NULL, NULL, lk_test_on_result, &result);
   authorization = lk_oauth_device_authorize_finish (lk_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_clear_object (&result);

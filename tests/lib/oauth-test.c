@@ -106,14 +106,16 @@ lk_test_introspect (LkTestPeer *provider, const char *token)
   g_autofree char *url = g_strconcat (lk_test_peer_get (provider, "OIDC_ISSUER"), "/token/introspection", NULL);
   g_autofree char *form = g_strconcat ("token=", token, NULL);
   const char *argv[] = {
-    "curl", "-sS", "--fail", "--cacert", lk_test_peer_get (provider, "OIDC_CA"),
+    "curl", "-sS", "--fail-with-body", "--cacert", lk_test_peer_get (provider, "OIDC_CA"),
     "-u", RESOURCE_SERVER_ID ":" RESOURCE_SERVER_SECRET, "--data-urlencode", form, url, NULL,
   };
   g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
 
-  g_assert_cmpint (lk_test_run (argv, &out, NULL), ==, 0);
+  if (lk_test_run (argv, &out, &err) != 0)
+    g_error ("introspection failed: %s%s", out, err);
   g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
   g_assert_no_error (error);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));

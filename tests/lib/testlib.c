@@ -238,6 +238,23 @@ lk_test_daemon_start (const char *config, ...)
   return daemon;
 }
 
+void
+lk_test_wait_log (LkTestDaemon *daemon, const char *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *log = lk_test_daemon_log (daemon);
+
+      if (strstr (log, text) != NULL)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the daemon's log still has no “%s”:\n%s", text, log);
+      g_usleep (50 * 1000);
+    }
+}
+
 int
 lk_test_daemon_stop (LkTestDaemon *daemon)
 {

@@ -69,6 +69,9 @@ typedef struct {
  */
 LkTestDaemon *lk_test_daemon_start (const char *config, ...) G_GNUC_NULL_TERMINATED;
 
+/* Waits up to a minute for the daemon's log to hold @text. */
+void lk_test_wait_log (LkTestDaemon *daemon, const char *text);
+
 /* Sends SIGTERM and returns the exit status. */
 int lk_test_daemon_stop (LkTestDaemon *daemon);
 

@@ -7,7 +7,10 @@
 // optionally the lifetimes of device codes and access tokens in seconds, and
 // whether token requests must carry a DPoP nonce the provider issued:
 //   { "cert": PATH, "key": PATH, "portFile": PATH, "clients": [ ... ],
-//     "deviceCodeTtl": 600, "accessTokenTtl": 3600, "dpopNonce": false }
+//     "deviceCodeTtl": 600, "accessTokenTtl": 3600, "dpopNonce": false,
+//     "resources": { "https://api.example.com/weather": "weather.read" } }
+// Each resource (an API, RFC 8707) names the scopes it knows; tokens for it
+// are opaque, and introspection tells their audience and scope.
 // Refresh tokens are rotated at every use, DPoP-bound ones included, as the
 // strictest servers do.
 // The provider listens on a free port of 127.0.0.1 chosen by the kernel
@@ -16,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
@@ -38,6 +41,17 @@ server.listen(0, '127.0.0.1', () => {
       },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // Without a resource, tokens are for the provider's own userinfo.
+        defaultResource: () => undefined,
+        useGrantedResource: () => false,
+        getResourceServerInfo: (ctx, resource) => {
+          const scope = config.resources?.[resource];
+          if (scope === undefined) throw new errors.InvalidTarget();
+          return { scope, audience: resource, accessTokenFormat: 'opaque' };
+        },
+      },
     },
     // Refresh tokens for the device grant without offline_access consent.
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),

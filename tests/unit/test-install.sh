@@ -15,6 +15,7 @@ rm -f "$dest.log"
 expected='*/bin/latchkeyctl
 */dbus-1/interfaces/io.latchkey.Agent1.Device.xml
 */dbus-1/interfaces/io.latchkey.Agent1.Pairing.xml
+*/dbus-1/interfaces/io.latchkey.Agent1.Tokens.xml
 */dbus-1/system-services/io.latchkey.Agent1.service
 */dbus-1/system.d/io.latchkey.Agent1.conf
 */latchkey/latchkey.conf
