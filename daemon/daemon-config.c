@@ -118,6 +118,13 @@ lk_config_load (const char *path, GError **error)
   value = g_key_file_get_string (kf, "Device", "KeyBackend", NULL);
   if (value != NULL)
     config->key_backend = choice_index (key_backend_names, value);
+  if (!lk_keystore_backend_is_built (config->key_backend))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
+                   "%s: [Device] KeyBackend: this latchkeyd was built without the %s keystore "
+                   "(configure --disable-%s)", path, value, value);
+      return NULL;
+    }
 
   config->tcti = g_key_file_get_string (kf, "Device", "Tcti", NULL);
   if (config->tcti == NULL)

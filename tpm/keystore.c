@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
 #include "tpm/keystore-private.h"
 
 #include <string.h>
@@ -22,6 +24,25 @@ static const char *const blob_magics[] = {
   [LK_KEYSTORE_SECRET_SERVICE] = "LKSK",
 };
 G_STATIC_ASSERT (sizeof LK_TPM_SEAL_BLOB_MAGIC - 1 == LK_KEYSTORE_BLOB_MAGIC_SIZE);
+
+/* Where the backends that keep their key in software store it. A backend
+ * left out of the build (configure --disable-secret-service: an image has
+ * a TPM and no keyring) keeps its name and blob magic, so that its config
+ * and its blobs are refused by name. */
+static const LkKeystoreStorage *const soft_storages[G_N_ELEMENTS (backend_names)] = {
+  [LK_KEYSTORE_SOFTWARE] = &lk_keystore_file_storage,
+#ifdef ENABLE_SECRET_SERVICE
+  [LK_KEYSTORE_SECRET_SERVICE] = &lk_keystore_secret_service_storage,
+#endif
+};
+
+gboolean
+lk_keystore_backend_is_built (LkKeystoreBackend backend)
+{
+  g_return_val_if_fail (backend < G_N_ELEMENTS (backend_names), FALSE);
+
+  return backend == LK_KEYSTORE_TPM2 || soft_storages[backend] != NULL;
+}
 
 const char *
 lk_keystore_blob_magic (LkKeystoreBackend backend)
@@ -57,20 +78,20 @@ lk_keystore_open (LkKeystoreBackend   backend,
   g_return_val_if_fail (state_dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!lk_keystore_backend_is_built (backend))
+    {
+      g_set_error (error, LK_TPM_ERROR, LK_TPM_ERROR_FAILED,
+                   "This latchkey was built without the %s keystore (configure --disable-%s)",
+                   backend_names[backend], backend_names[backend]);
+      return NULL;
+    }
+
   /* The secret-service items are named after it: one spelling only. */
   dir = g_canonicalize_filename (state_dir, NULL);
-  switch (backend)
-    {
-    case LK_KEYSTORE_TPM2:
-      self = lk_keystore_tpm2_new (dir, tcti, error);
-      break;
-    case LK_KEYSTORE_SOFTWARE:
-      self = lk_keystore_soft_new (backend, dir, &lk_keystore_file_storage);
-      break;
-    case LK_KEYSTORE_SECRET_SERVICE:
-      self = lk_keystore_soft_new (backend, dir, &lk_keystore_secret_service_storage);
-      break;
-    }
+  if (backend == LK_KEYSTORE_TPM2)
+    self = lk_keystore_tpm2_new (dir, tcti, error);
+  else
+    self = lk_keystore_soft_new (backend, dir, soft_storages[backend]);
   if (self == NULL)
     return NULL;
 

@@ -38,6 +38,9 @@ typedef enum {
 
 typedef struct _LkKeystore LkKeystore;
 
+/* FALSE for a backend configure left out of this build. */
+gboolean lk_keystore_backend_is_built (LkKeystoreBackend backend);
+
 /*
  * Opens @backend. @state_dir holds the key files (tpm2, software), and
  * names the secret-service backend's keyring items so that two daemons do

@@ -100,6 +100,30 @@ test_values (Fixture *f, gconstpointer data)
   g_assert_cmpuint (config->refresh_margin, ==, 0);
 }
 
+/* configure --disable-secret-service: the backend is refused by name, and
+ * the cross build (scripts/cross-build-aarch64) runs this test so. */
+static void
+test_backend_not_built (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_config (f, "[Device]\nKeyBackend=secret-service\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = lk_config_load (path, &error);
+
+  if (lk_keystore_backend_is_built (LK_KEYSTORE_SECRET_SERVICE))
+    {
+      g_assert_no_error (error);
+      g_assert_cmpint (config->key_backend, ==, LK_KEYSTORE_SECRET_SERVICE);
+    }
+  else
+    {
+      assert_config_error (f, "[Device]\nKeyBackend=secret-service\n",
+                           ": [Device] KeyBackend: this latchkeyd was built without the "
+                           "secret-service keystore (configure --disable-secret-service)");
+    }
+  g_assert_true (lk_keystore_backend_is_built (LK_KEYSTORE_TPM2));
+  g_assert_true (lk_keystore_backend_is_built (LK_KEYSTORE_SOFTWARE));
+}
+
 static void
 test_seal_pcrs (Fixture *f, gconstpointer data)
 {
@@ -280,6 +304,7 @@ main (int argc, char **argv)
   ADD ("/config/unknown-group", test_unknown_group);
   ADD ("/config/unknown-key", test_unknown_key);
   ADD ("/config/bad-choice", test_bad_choice);
+  ADD ("/config/backend-not-built", test_backend_not_built);
   ADD ("/config/empty-string", test_empty_string);
   ADD ("/config/nul-byte", test_nul_byte);
   ADD ("/config/wrong-types", test_wrong_types);

@@ -26,6 +26,7 @@ expected='*/bin/latchkeyctl
 */man/man8/latchkeyd.8
 */sbin/latchkeyd
 */sysusers.d/latchkey.conf
+*/tmpfiles.d/latchkey.conf
 */system/latchkeyd.service
 */systemd/catalog/latchkey.catalog
 */bash-completion/completions/latchkeyctl'
