@@ -10,7 +10,7 @@ import { base64Body, certsOnly } from './pkcs7.mjs';
 
 const PATH = /^\/\.well-known\/est\/(?:([A-Za-z0-9._~-]+)\/)?([a-z]+)$/;
 const METHODS = { cacerts: 'GET', simpleenroll: 'POST', simplereenroll: 'POST' };
-// A P-256 or RSA CSR in base64 is 1–3 KiB; anything much larger is not one.
+// A CSR in base64 is a few KiB at most; anything much larger is not one.
 const MAX_BODY = 64 * 1024;
 
 const CERTIFICATE_WORDS = { 'bootstrap-cert': 'a factory certificate', cert: 'a certificate of this CA' };
@@ -84,7 +84,7 @@ async function answer(state, req, record) {
   }
   if (switches.malformedPkcs7) {
     record.detail = 'malformedPkcs7: nothing issued';
-    return pkcs7Answer(state, ENROLL_TYPE, null);
+    return pkcs7Answer(state, ENROLL_TYPE, [state.ca.cert]);
   }
 
   const publicKey = switches.wrongKey ? await aStrangersKey() : csr.publicKey;
@@ -112,17 +112,13 @@ async function answer(state, req, record) {
   return pkcs7Answer(state, ENROLL_TYPE, [cert]);
 }
 
-// pkcs7Answer(STATE, TYPE, CERTS): the certs-only answer, or, when CERTS is
-// null, the malformedPkcs7 switch's: the first half of a real one, which
-// base64 decoders take and PKCS#7 parsers refuse.
+// pkcs7Answer(STATE, TYPE, CERTS): the certs-only answer, or under the
+// malformedPkcs7 switch its first half, which base64 decoders take and
+// PKCS#7 parsers refuse.
 function pkcs7Answer(state, type, certs) {
-  let der;
-  if (certs && !state.switches.malformedPkcs7) {
-    der = certsOnly(certs);
-  } else {
-    const whole = certsOnly([state.ca.cert]);
-    der = whole.subarray(0, whole.length >> 1);
-  }
+  let der = certsOnly(certs);
+  if (state.switches.malformedPkcs7)
+    der = der.subarray(0, der.length >> 1);
   return {
     headers: { 'Content-Type': type, 'Content-Transfer-Encoding': 'base64' },
     body: base64Body(der),

@@ -5,7 +5,7 @@
 //
 // Started by tests/peers.sh (peers_start_est) or `tests/peer est DIR
 // [MEMBERS]`, which make its PKI with certtool and print its facts. It
-// listens on two free ports of 127.0.0.1 chosen by the kernel:
+// listens on two free ports of 127.0.0.1 it picks itself:
 //
 // - HTTPS, the EST server, with the TLS certificate `cert`/`key` from a
 //   test CA of its own (not the issuing CA: the daemon pins the EST
@@ -153,7 +153,21 @@ function closeEst() {
   return closed;
 }
 
-const estPort = await listen(est, 0);
+// The EST port is below the kernel's ephemeral range (32768 up): while the
+// server is `down`, no bind(0) caller, such as a client's connection or
+// another test's peer, can be given it, and it can be reopened.
+async function listenBelowEphemeral() {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await listen(est, 20000 + Math.floor(Math.random() * 12768));
+    } catch (err) {
+      if (err.code !== 'EADDRINUSE' || tries === 50)
+        throw err;
+    }
+  }
+}
+
+const estPort = await listenBelowEphemeral();
 if (state.switches.down)
   await closeEst();
 
