@@ -77,6 +77,11 @@ test_defaults (Fixture *f, gconstpointer data)
   g_assert_cmpint (config->pairing_client_auth, ==, LK_CLIENT_AUTH_NONE);
   g_assert_cmpint (config->pairing_dpop, ==, LK_DPOP_AUTO);
   g_assert_cmpuint (config->refresh_margin, ==, 60);
+  g_assert_cmpuint (g_strv_length (config->pairing_resources), ==, 0);
+  g_assert_cmpstr (config->policy_dir, ==, SYSCONFDIR "/latchkey/apps.d");
+  g_assert_cmpuint (config->cache_margin, ==, 30);
+  g_assert_cmpuint (config->rate_per_minute, ==, 120);
+  g_assert_cmpuint (config->rate_burst, ==, 20);
 }
 
 static void
@@ -86,7 +91,9 @@ test_values (Fixture *f, gconstpointer data)
                                         "[Daemon]\nLogLevel=debug\nAdminGroup=wheel\n"
                                         "[Device]\nKeyBackend=software\n"
                                         "[Pairing]\nClientAuthentication=private_key_jwt\nDPoP=always\n"
-                                        "RefreshMargin=0\n");
+                                        "RefreshMargin=0\nResources=https://a.example/x  https://b.example\n"
+                                        "[Tokens]\nPolicyDirectory=/srv/apps\nCacheMargin=5\nRateLimit=7\n"
+                                        "RateBurst=2\n");
   g_autoptr (GError) error = NULL;
   g_autoptr (LkConfig) config = lk_config_load (path, &error);
 
@@ -98,6 +105,13 @@ test_values (Fixture *f, gconstpointer data)
   g_assert_cmpint (config->pairing_client_auth, ==, LK_CLIENT_AUTH_PRIVATE_KEY_JWT);
   g_assert_cmpint (config->pairing_dpop, ==, LK_DPOP_ALWAYS);
   g_assert_cmpuint (config->refresh_margin, ==, 0);
+  g_assert_cmpuint (g_strv_length (config->pairing_resources), ==, 2);
+  g_assert_cmpstr (config->pairing_resources[0], ==, "https://a.example/x");
+  g_assert_cmpstr (config->pairing_resources[1], ==, "https://b.example");
+  g_assert_cmpstr (config->policy_dir, ==, "/srv/apps");
+  g_assert_cmpuint (config->cache_margin, ==, 5);
+  g_assert_cmpuint (config->rate_per_minute, ==, 7);
+  g_assert_cmpuint (config->rate_burst, ==, 2);
 }
 
 /* configure --disable-secret-service: the backend is refused by name, and
@@ -223,6 +237,11 @@ test_bad_choice (Fixture *f, gconstpointer data)
                        ": [Pairing] ClientAuthentication: “client_secret_basic” is not one of: none, "
                        "private_key_jwt");
   assert_config_error (f, "[Pairing]\nDPoP=yes\n", ": [Pairing] DPoP: “yes” is not one of: auto, always, never");
+  assert_config_error (f, "[Pairing]\nResources=https://api.example.com http://api.example.com\n",
+                       ": [Pairing] Resources: “http://api.example.com” is not an https URI without a fragment");
+  assert_config_error (f, "[Pairing]\nResources=https://api.example.com/#top\n",
+                       ": [Pairing] Resources: “https://api.example.com/#top” is not an https URI without a fragment");
+  assert_config_error (f, "[Tokens]\nRateLimit=0\n", ": [Tokens] RateLimit: “0” is not an integer between 1 and 100000");
   assert_config_error (f, "[Pairing]\nRefreshMargin=3601\n",
                        ": [Pairing] RefreshMargin: “3601” is not an integer between 0 and 3600");
 }
