@@ -83,21 +83,13 @@ main (int argc, char **argv)
   g_autofree char *config = g_strdup_printf ("%sScopes=openid offline_access weather.read\nResources=" API "\n"
                                              "[Tokens]\nPolicyDirectory=%s\nRateLimit=100000\nRateBurst=10000\n",
                                              pairing, policies);
-  const char *pair[] = { "pair", "--no-wait", NULL };
   g_autoptr (LkTestDaemon) daemon = NULL;
   _cleanup_ (sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-  g_autofree char *uri = NULL;
 
   g_mkdir_with_parents (policies, 0755);
   g_file_set_contents (policy, "[App]\nUser=0\nScopes=weather.read\nResources=" API "\n", -1, NULL);
   daemon = lk_test_daemon_start (config, NULL);
-  if (lk_test_run_built ("latchkeyctl", pair, NULL, NULL) != 0)
-    return 1;
-  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
-  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
-  if (!lk_test_approve (provider, uri, "alice", FALSE))
-    return 1;
-  lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "paired");
+  lk_test_pair (provider, "alice");
 
   bus = lk_test_bus ();
   measure (bus, "GetToken, from the server", get_token, 1);

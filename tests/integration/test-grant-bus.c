@@ -38,20 +38,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->grant_path);
 }
 
-/* Pairs the running daemon, approved by alice. */
-static void
-pair (Fixture *f)
-{
-  const char *args[] = { "pair", "--no-wait", NULL };
-  g_autofree char *uri = NULL;
-
-  g_assert_cmpint (lk_test_run_built ("latchkeyctl", args, NULL, NULL), ==, 0);
-  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
-  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
-  g_assert_true (lk_test_approve (f->provider, uri, "alice", FALSE));
-  lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "paired");
-}
-
 static gint64
 token_expires_at (void)
 {
@@ -126,7 +112,7 @@ test_refresh_before_expiry (Fixture *f, gconstpointer data)
   g_autofree char *refresh_token = NULL;
   gint64 first, second;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   first = token_expires_at ();
   g_assert_cmpint (first, >, 0);
   second = wait_refreshed (first);
@@ -150,7 +136,7 @@ test_rotation_survives_restart (Fixture *f, gconstpointer data)
   {
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (f->config, NULL);
 
-    pair (f);
+    lk_test_pair (f->provider, "alice");
     wait_refreshed (token_expires_at ());
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   }
@@ -179,7 +165,7 @@ test_replay_unpairs (Fixture *f, gconstpointer data)
   {
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (f->config, NULL);
 
-    pair (f);
+    lk_test_pair (f->provider, "alice");
     spent = copy_grant (f);
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   }
@@ -220,7 +206,7 @@ test_unpair_revokes (Fixture *f, gconstpointer data)
   {
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (f->config, NULL);
 
-    pair (f);
+    lk_test_pair (f->provider, "alice");
     /* Taken once the first refresh is done, so the copy holds the current refresh token. */
     wait_refreshed (0);
     copy = copy_grant (f);
@@ -252,7 +238,7 @@ test_unpair_offline (Fixture *f, gconstpointer data)
   g_autofree char *state = NULL;
   g_autofree char *log = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   g_clear_pointer (&f->provider, lk_test_peer_free);
   g_assert_cmpint (lk_test_run_built ("latchkeyctl", unpair, &out, NULL), ==, 0);
   g_assert_cmpstr (out, ==, "Unpaired: the owner's grant is deleted here, but the authorization server did not "

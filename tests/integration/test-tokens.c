@@ -84,19 +84,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->policy_dir);
 }
 
-static void
-pair (Fixture *f)
-{
-  const char *args[] = { "pair", "--no-wait", NULL };
-  g_autofree char *uri = NULL;
-
-  g_assert_cmpint (lk_test_run_built ("latchkeyctl", args, NULL, NULL), ==, 0);
-  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
-  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
-  g_assert_true (lk_test_approve (f->provider, uri, "alice", FALSE));
-  lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "paired");
-}
-
 /*
  * Runs tests/app-client as an app in @unit (nullable) with @uid (nullable:
  * root) with @args (NULL-terminated): its one line of output.
@@ -169,7 +156,7 @@ test_narrowed (Fixture *f, gconstpointer data)
   g_autofree char *answer = NULL, *again = NULL, *token = NULL, *thumbprint = NULL, *log = NULL;
   g_autoptr (JsonObject) introspection = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   thumbprint = lk_test_device_property ("KeyThumbprint");
   answer = app ("weather.service", NULL, "token", WEATHER, "weather.read", NULL);
   token = token_of (answer, "DPoP");
@@ -199,7 +186,7 @@ test_denied (Fixture *f, gconstpointer data)
 {
   g_autofree char *stranger = NULL, *scope = NULL, *resource = NULL, *broken = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   stranger = app (NULL, "2", "token", "", "openid", NULL);
   g_assert_cmpstr (stranger, ==, "error org.freedesktop.DBus.Error.AccessDenied: no app policy matches this caller");
   scope = app ("weather.service", NULL, "token", WEATHER, "weather.read", "camera.view", NULL);
@@ -229,7 +216,7 @@ test_rate_limited (Fixture *f, gconstpointer data)
 {
   g_autofree char *fourth = NULL, *fifth = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   for (int i = 0; i < 3; i++)
     {
       g_autofree char *answer = app ("weather.service", NULL, "token", WEATHER, "weather.read", NULL);
@@ -296,7 +283,7 @@ test_proof (Fixture *f, gconstpointer data)
   g_autoptr (JsonObject) claims = NULL;
   const char *proof;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   answer = app ("profile.service", NULL, "token", "", "openid", NULL);
   token = token_of (answer, "DPoP");
   proof_answer = app ("profile.service", NULL, "proof", "GET", me, token, NULL);
@@ -335,7 +322,7 @@ test_unpair_forgets (Fixture *f, gconstpointer data)
   const char *unpair[] = { "unpair", NULL };
   g_autofree char *answer = NULL, *token = NULL, *after = NULL, *proof = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   answer = app ("weather.service", NULL, "token", WEATHER, "weather.read", NULL);
   token = token_of (answer, "DPoP");
   g_assert_cmpint (lk_test_run_built ("latchkeyctl", unpair, NULL, NULL), ==, 0);
@@ -355,7 +342,7 @@ test_concurrent (Fixture *f, gconstpointer data)
   GSubprocess *clients[6];
   g_autofree char *first = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
     {
       g_autoptr (GError) error = NULL;
@@ -386,7 +373,7 @@ test_reload (Fixture *f, gconstpointer data)
 {
   g_autofree char *before = NULL, *after = NULL, *reload = NULL;
 
-  pair (f);
+  lk_test_pair (f->provider, "alice");
   before = app ("radio.service", NULL, "token", WEATHER, "forecast.read", NULL);
   g_assert_cmpstr (before, ==, "error org.freedesktop.DBus.Error.AccessDenied: no app policy matches this caller");
   write_policy (f, "radio.conf", "[App]\nUnit=radio.service\nScopes=forecast.read\nResources=" WEATHER "\n");

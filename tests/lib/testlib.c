@@ -387,6 +387,19 @@ lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char 
   return lk_test_approve_with (provider, "approve.mjs", verification_uri, login, abort);
 }
 
+void
+lk_test_pair (LkTestPeer *provider, const char *login)
+{
+  const char *args[] = { "pair", "--no-wait", NULL };
+  g_autofree char *uri = NULL;
+
+  g_assert_cmpint (lk_test_run_built ("latchkeyctl", args, NULL, NULL), ==, 0);
+  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
+  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
+  g_assert_true (lk_test_approve (provider, uri, login, FALSE));
+  lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "paired");
+}
+
 char *
 lk_test_provider_config (LkTestPeer *provider)
 {

@@ -119,6 +119,12 @@ gboolean lk_test_approve_with (LkTestPeer *provider, const char *phone, const ch
                                const char *login, gboolean abort);
 /* lk_test_approve_with() the quick phone, approve.mjs. */
 gboolean lk_test_approve (LkTestPeer *provider, const char *verification_uri, const char *login, gboolean abort);
+/*
+ * Pairs the running daemon with @provider: `latchkeyctl pair --no-wait`,
+ * approved by @login on the phone; returns once Device.State is "paired".
+ */
+void lk_test_pair (LkTestPeer *provider, const char *login);
+
 /* lk_test_pairing_config() for the OpenID provider @provider. */
 char *lk_test_provider_config (LkTestPeer *provider);
 /* A fact the peer printed, e.g. "OIDC_ISSUER"; aborts when it has none. */
