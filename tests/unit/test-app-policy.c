@@ -64,6 +64,13 @@ write_file (Fixture *f, const char *name, const char *contents)
   return path;
 }
 
+/* write_file() for a file whose path the test does not need. */
+static void
+put_file (Fixture *f, const char *name, const char *contents)
+{
+  g_free (write_file (f, name, contents));
+}
+
 /* Loads the fixture's directory, which must be readable; its problems stay in @f. */
 static LkAppPolicies *
 load (Fixture *f)
@@ -112,7 +119,7 @@ assert_strv (char **actual, const char *const *expected)
 static void
 assert_rejected (Fixture *f, const char *contents, const char *expected)
 {
-  g_autofree char *valid = write_file (f, "valid.conf", VALID_POLICY);
+  put_file (f, "valid.conf", VALID_POLICY);
   g_autofree char *bad = write_file (f, "bad.conf", contents);
   g_autoptr (LkAppPolicies) policies = load (f);
 
@@ -286,10 +293,10 @@ test_problems_appended (Fixture *f, gconstpointer data)
 static void
 test_ignored (Fixture *f, gconstpointer data)
 {
-  g_autofree char *valid = write_file (f, "valid.conf", VALID_POLICY);
-  g_autofree char *readme = write_file (f, "README", "not a policy\n");
-  g_autofree char *backup = write_file (f, "valid.conf.bak", "not a policy\n");
-  g_autofree char *hidden = write_file (f, ".hidden.conf", "not a policy\n");
+  put_file (f, "valid.conf", VALID_POLICY);
+  put_file (f, "README", "not a policy\n");
+  put_file (f, "valid.conf.bak", "not a policy\n");
+  put_file (f, ".hidden.conf", "not a policy\n");
   g_autofree char *sub = g_build_filename (f->dir, "sub.conf", NULL);
   g_autofree char *inner = NULL;
   g_autoptr (LkAppPolicies) policies = NULL;
@@ -405,7 +412,7 @@ test_duplicate (Fixture *f, gconstpointer data)
 static void
 test_rejected_together (Fixture *f, gconstpointer data)
 {
-  g_autofree char *valid = write_file (f, "valid.conf", VALID_POLICY);
+  put_file (f, "valid.conf", VALID_POLICY);
   g_autofree char *a = write_file (f, "a.conf", "[App]\nUnit=a.service\nScopes=x\nResources=http://a\n");
   g_autofree char *b = write_file (f, "b.conf", "[App]\nUser=latchkey-no-such-user\nScopes=x\n");
   g_autofree char *c = write_file (f, "c.conf", "[Ap]\n");
@@ -421,8 +428,8 @@ test_rejected_together (Fixture *f, gconstpointer data)
 static void
 test_allows_scopes (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = write_file (f, "weather.conf",
-                                      "[App]\nUnit=weather.service\nScopes=weather.read forecast.read\n");
+  put_file (f, "weather.conf",
+            "[App]\nUnit=weather.service\nScopes=weather.read forecast.read\n");
   g_autoptr (LkAppPolicies) policies = load (f);
   const LkAppPolicy *policy = lk_app_policies_match (policies, 1000, "weather.service");
   const char *const one[] = { "weather.read", NULL };
@@ -446,10 +453,10 @@ test_allows_scopes (Fixture *f, gconstpointer data)
 static void
 test_allows_resource (Fixture *f, gconstpointer data)
 {
-  g_autofree char *with = write_file (f, "with.conf",
-                                      "[App]\nUnit=with.service\nScopes=x\n"
-                                      "Resources=https://api.example.com/weather https://api.example.com/forecast\n");
-  g_autofree char *without = write_file (f, "without.conf", "[App]\nUnit=without.service\nScopes=x\n");
+  put_file (f, "with.conf",
+            "[App]\nUnit=with.service\nScopes=x\n"
+            "Resources=https://api.example.com/weather https://api.example.com/forecast\n");
+  put_file (f, "without.conf", "[App]\nUnit=without.service\nScopes=x\n");
   g_autoptr (LkAppPolicies) policies = load (f);
   const LkAppPolicy *policy = lk_app_policies_match (policies, 1000, "with.service");
 
