@@ -102,7 +102,7 @@ lk_daemon_free (LkDaemon *daemon)
     }
   g_clear_object (&daemon->pairing);
   drop_keeper (daemon);
-  g_clear_pointer (&daemon->tokens, lk_tokens_free);
+  g_clear_pointer (&daemon->tokens, lk_tokens_unref);
   finish_requests (daemon);
   lk_config_free (daemon->config);
   g_clear_pointer (&daemon->stored_grant, lk_grant_free);

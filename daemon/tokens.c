@@ -15,6 +15,7 @@
 #define UNKNOWN_LIFETIME_SECONDS 300
 
 struct _LkTokens {
+  gatomicrefcount ref_count;
   char *policy_dir;
   LkAppPolicies *policies;
   LkTokenCache *cache;
@@ -41,6 +42,7 @@ typedef struct {
 static void
 request_free (Request *request)
 {
+  lk_tokens_unref (request->tokens);
   g_free (request->key);
   g_free (request->app);
   g_free (request->scope);
@@ -88,6 +90,7 @@ lk_tokens_new (const LkTokensConfig *config, LkKeystore *keystore)
 {
   LkTokens *tokens = g_new0 (LkTokens, 1);
 
+  g_atomic_ref_count_init (&tokens->ref_count);
   tokens->policy_dir = g_strdup (config->policy_dir);
   tokens->cache = lk_token_cache_new (config->cache_margin);
   tokens->limiter = lk_rate_limiter_new (config->rate_per_minute, config->rate_burst);
@@ -97,10 +100,17 @@ lk_tokens_new (const LkTokensConfig *config, LkKeystore *keystore)
   return tokens;
 }
 
-void
-lk_tokens_free (LkTokens *tokens)
+LkTokens *
+lk_tokens_ref (LkTokens *tokens)
 {
-  if (tokens == NULL)
+  g_atomic_ref_count_inc (&tokens->ref_count);
+  return tokens;
+}
+
+void
+lk_tokens_unref (LkTokens *tokens)
+{
+  if (tokens == NULL || !g_atomic_ref_count_dec (&tokens->ref_count))
     return;
   lk_tokens_set_keeper (tokens, NULL);
   g_hash_table_unref (tokens->in_flight);
@@ -165,9 +175,10 @@ on_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GPtrArray) waiting = NULL;
   g_autoptr (LkCachedToken) token = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *key = NULL;
 
   response = lk_grant_keeper_refresh_finish (LK_GRANT_KEEPER (source), result, &error);
-  g_hash_table_steal_extended (tokens->in_flight, request->key, NULL, (gpointer *) &waiting);
+  g_hash_table_steal_extended (tokens->in_flight, request->key, (gpointer *) &key, (gpointer *) &waiting);
 
   if (response != NULL && request->require_dpop && g_strcmp0 (response->token_type, "DPoP") != 0)
     g_set_error (&error, LK_ERROR, LK_ERROR_PROTOCOL,
@@ -277,7 +288,8 @@ lk_tokens_get_async (LkTokens *tokens,
   g_hash_table_insert (tokens->in_flight, g_strdup (key), waiting);
 
   request = g_new0 (Request, 1);
-  request->tokens = tokens;
+  /* Kept until the server answers, which may be after the daemon let go. */
+  request->tokens = lk_tokens_ref (tokens);
   request->key = g_steal_pointer (&key);
   request->app = g_strdup (policy->name);
   request->scope = g_steal_pointer (&scope);

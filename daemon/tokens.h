@@ -27,8 +27,9 @@ typedef struct {
 
 /* @keystore signs the apps' DPoP proofs; it is kept. */
 LkTokens *lk_tokens_new (const LkTokensConfig *config, LkKeystore *keystore);
-void lk_tokens_free (LkTokens *tokens);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTokens, lk_tokens_free)
+LkTokens *lk_tokens_ref (LkTokens *tokens);
+void lk_tokens_unref (LkTokens *tokens);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTokens, lk_tokens_unref)
 
 /*
  * (Re)reads the policy directory. A broken policy file is reported in

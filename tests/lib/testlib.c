@@ -258,8 +258,18 @@ lk_test_wait_log (LkTestDaemon *daemon, const char *text)
 int
 lk_test_daemon_stop (LkTestDaemon *daemon)
 {
+  int status;
+
   g_subprocess_send_signal (daemon->process, SIGTERM);
-  return lk_test_wait (daemon->process);
+  status = lk_test_wait (daemon->process);
+  /* Whatever the test asserts next, the why is in the log (a sanitizer's report, say). */
+  if (status != 0)
+    {
+      g_autofree char *log = lk_test_daemon_log (daemon);
+
+      g_printerr ("latchkeyd exited with status %d; its log:\n%s", status, log);
+    }
+  return status;
 }
 
 char *
