@@ -32,11 +32,22 @@ find_bad_line (const char *data)
   return 0;
 }
 
+/* A schema key "Prefix.*" stands for every key "Prefix.something" (e.g. [Login] Allow.alice). */
+static gboolean
+key_matches (const char *pattern, const char *key)
+{
+  gsize prefix = strlen (pattern) - 1;
+
+  if (g_str_has_suffix (pattern, ".*"))
+    return strncmp (pattern, key, prefix) == 0 && key[prefix] != '\0';
+  return strcmp (pattern, key) == 0;
+}
+
 static const LkConfigKey *
 find_key (const LkConfigKey *schema, gsize n_keys, const char *group, const char *key)
 {
   for (gsize i = 0; i < n_keys; i++)
-    if (strcmp (schema[i].group, group) == 0 && (key == NULL || strcmp (schema[i].key, key) == 0))
+    if (strcmp (schema[i].group, group) == 0 && (key == NULL || key_matches (schema[i].key, key)))
       return &schema[i];
   return NULL;
 }
