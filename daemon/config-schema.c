@@ -66,16 +66,16 @@ check_uint (const char *path, const LkConfigKey *spec, const char *value, GError
 }
 
 static gboolean
-check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **error)
+check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, const char *key, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autofree char *value = NULL;
 
-  value = g_key_file_get_string (kf, spec->group, spec->key, &local_error);
+  value = g_key_file_get_string (kf, spec->group, key, &local_error);
   if (value == NULL)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [%s] %s: %s",
-                   path, spec->group, spec->key, local_error->message);
+                   path, spec->group, key, local_error->message);
       return FALSE;
     }
 
@@ -85,18 +85,18 @@ check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **e
       if (*value == '\0')
         {
           g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [%s] %s: empty value",
-                       path, spec->group, spec->key);
+                       path, spec->group, key);
           return FALSE;
         }
       return TRUE;
 
     case LK_CONFIG_BOOLEAN:
-      g_key_file_get_boolean (kf, spec->group, spec->key, &local_error);
+      g_key_file_get_boolean (kf, spec->group, key, &local_error);
       if (local_error != NULL)
         {
           g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
                        "%s: [%s] %s: “%s” is not a boolean (expected true or false)",
-                       path, spec->group, spec->key, value);
+                       path, spec->group, key, value);
           return FALSE;
         }
       return TRUE;
@@ -125,7 +125,7 @@ check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **e
 
           g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
                        "%s: [%s] %s: “%s” is not one of: %s",
-                       path, spec->group, spec->key, value, expected);
+                       path, spec->group, key, value, expected);
           return FALSE;
         }
       return TRUE;
@@ -219,7 +219,7 @@ lk_config_schema_load (const char *path,
                            path, groups[g], keys[k]);
               return NULL;
             }
-          if (!check_value (kf, path, spec, error))
+          if (!check_value (kf, path, spec, keys[k], error))
             return NULL;
         }
     }

@@ -211,6 +211,10 @@ on_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
 
   response = lk_http_send_finish (g_task_get_task_data (task), result, &error);
+  /* RFC 7517 §8.5 gives JWK Sets a media type of their own: it is JSON too. */
+  if (response != NULL
+      && g_strcmp0 (soup_message_headers_get_content_type (response->headers, NULL), "application/jwk-set+json") == 0)
+    soup_message_headers_set_content_type (response->headers, "application/json", NULL);
   if (response != NULL)
     set = lk_http_response_json_object (response, "JWK Set", &error);
   if (set == NULL || !lk_jwks_load (self, set, &error))
