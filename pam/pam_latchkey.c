@@ -177,6 +177,8 @@ daemon_absent (const sd_bus_error *error)
          || sd_bus_error_has_name (error, SD_BUS_ERROR_DISCONNECTED);
 }
 
+static int report (pam_handle_t *pamh, int code, const char *format, ...) __attribute__((format (printf, 3, 4)));
+
 static int
 report (pam_handle_t *pamh, int code, const char *format, ...)
 {
