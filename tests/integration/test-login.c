@@ -205,6 +205,7 @@ test_expired (void)
   pair (provider, "owner");
   ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
                 "error: latchkey: the code expired before the login was approved\nauthenticate: PAM_AUTH_ERR\n");
+  lk_test_wait_log (daemon, "as alice refused: the code expired before the login was approved");
 }
 
 int
