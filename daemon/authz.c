@@ -42,6 +42,16 @@ static const struct {
   { LK_TOKENS_INTERFACE, "GetToken", LK_PERMISSION_APP },
   { LK_TOKENS_INTERFACE, "CreateProof", LK_PERMISSION_APP },
   { LK_TOKENS_INTERFACE, "ReloadPolicy", LK_PERMISSION_ADMIN },
+  /*
+   * A login's outcome opens a session as any local user: only what opens
+   * sessions (PAM in login, sshd, display managers) runs as root. The admin
+   * group manages the device, it must not log people in, nor make
+   * approval requests pop up on members' phones.
+   */
+  { LK_LOGIN_INTERFACE, "Begin", LK_PERMISSION_LOGIN },
+  { LK_LOGIN_INTERFACE, "Wait", LK_PERMISSION_LOGIN },
+  { LK_LOGIN_INTERFACE, "Cancel", LK_PERMISSION_LOGIN },
+  { LK_LOGIN_INTERFACE, "CheckAccount", LK_PERMISSION_LOGIN },
 };
 
 static gboolean have_admin_group;
@@ -138,6 +148,8 @@ lk_authz_permits (LkPermission permission, uid_t uid)
       return TRUE;
     case LK_PERMISSION_ADMIN:
       return uid == 0 || uid_in_admin_group (uid);
+    case LK_PERMISSION_LOGIN:
+      return uid == 0;
     }
   return FALSE;
 }

@@ -17,6 +17,7 @@ typedef enum {
   LK_PERMISSION_READ_STATUS,  /* any local caller */
   LK_PERMISSION_ADMIN,        /* root or a member of [Daemon] AdminGroup */
   LK_PERMISSION_APP,          /* any local caller: the method matches it to an app policy */
+  LK_PERMISSION_LOGIN,        /* root alone: the PAM stacks of login, sshd, display managers */
 } LkPermission;
 
 /* Who called, as the bus saw it. */

@@ -32,11 +32,22 @@ find_bad_line (const char *data)
   return 0;
 }
 
+/* A schema key "Prefix.*" stands for every key "Prefix.something" (e.g. [Login] Allow.alice). */
+static gboolean
+key_matches (const char *pattern, const char *key)
+{
+  gsize prefix = strlen (pattern) - 1;
+
+  if (g_str_has_suffix (pattern, ".*"))
+    return strncmp (pattern, key, prefix) == 0 && key[prefix] != '\0';
+  return strcmp (pattern, key) == 0;
+}
+
 static const LkConfigKey *
 find_key (const LkConfigKey *schema, gsize n_keys, const char *group, const char *key)
 {
   for (gsize i = 0; i < n_keys; i++)
-    if (strcmp (schema[i].group, group) == 0 && (key == NULL || strcmp (schema[i].key, key) == 0))
+    if (strcmp (schema[i].group, group) == 0 && (key == NULL || key_matches (schema[i].key, key)))
       return &schema[i];
   return NULL;
 }
@@ -55,16 +66,16 @@ check_uint (const char *path, const LkConfigKey *spec, const char *value, GError
 }
 
 static gboolean
-check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **error)
+check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, const char *key, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   g_autofree char *value = NULL;
 
-  value = g_key_file_get_string (kf, spec->group, spec->key, &local_error);
+  value = g_key_file_get_string (kf, spec->group, key, &local_error);
   if (value == NULL)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [%s] %s: %s",
-                   path, spec->group, spec->key, local_error->message);
+                   path, spec->group, key, local_error->message);
       return FALSE;
     }
 
@@ -74,18 +85,18 @@ check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **e
       if (*value == '\0')
         {
           g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [%s] %s: empty value",
-                       path, spec->group, spec->key);
+                       path, spec->group, key);
           return FALSE;
         }
       return TRUE;
 
     case LK_CONFIG_BOOLEAN:
-      g_key_file_get_boolean (kf, spec->group, spec->key, &local_error);
+      g_key_file_get_boolean (kf, spec->group, key, &local_error);
       if (local_error != NULL)
         {
           g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
                        "%s: [%s] %s: “%s” is not a boolean (expected true or false)",
-                       path, spec->group, spec->key, value);
+                       path, spec->group, key, value);
           return FALSE;
         }
       return TRUE;
@@ -114,7 +125,7 @@ check_value (GKeyFile *kf, const char *path, const LkConfigKey *spec, GError **e
 
           g_set_error (error, LK_ERROR, LK_ERROR_CONFIG,
                        "%s: [%s] %s: “%s” is not one of: %s",
-                       path, spec->group, spec->key, value, expected);
+                       path, spec->group, key, value, expected);
           return FALSE;
         }
       return TRUE;
@@ -208,7 +219,7 @@ lk_config_schema_load (const char *path,
                            path, groups[g], keys[k]);
               return NULL;
             }
-          if (!check_value (kf, path, spec, error))
+          if (!check_value (kf, path, spec, keys[k], error))
             return NULL;
         }
     }

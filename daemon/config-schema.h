@@ -19,7 +19,7 @@ typedef enum {
 
 typedef struct {
   const char *group;
-  const char *key;
+  const char *key;       /* "Prefix.*": any key "Prefix.<name>" */
   LkConfigType type;
   /* LK_CONFIG_CHOICE: the accepted values, NULL-terminated. */
   const char *const *choices;

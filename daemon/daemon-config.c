@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "config-schema.h"
 #include "error.h"
 #include "daemon-config.h"
@@ -45,6 +47,14 @@ static const LkConfigKey schema[] = {
   { "Tokens", "CacheMargin",  LK_CONFIG_UINT, NULL, 0, 3600 },
   { "Tokens", "RateLimit",    LK_CONFIG_UINT, NULL, 1, 100000 },
   { "Tokens", "RateBurst",    LK_CONFIG_UINT, NULL, 1, 10000 },
+  { "Login", "Claim",         LK_CONFIG_STRING },
+  { "Login", "Scopes",        LK_CONFIG_STRING },
+  { "Login", "Allow.*",       LK_CONFIG_STRING },
+  { "Login", "OwnerUsers",    LK_CONFIG_STRING },
+  { "Login", "MaxFailures",   LK_CONFIG_UINT, NULL, 1, 1000 },
+  { "Login", "FailureWindow", LK_CONFIG_UINT, NULL, 1, 86400 },
+  { "Login", "LockoutDuration", LK_CONFIG_UINT, NULL, 1, 86400 },
+  { "Login", "ClockSkew",     LK_CONFIG_UINT, NULL, 0, 300 },
 };
 
 /* A [group] key that lk_config_schema_load() accepted, or @fallback when absent. */
@@ -88,6 +98,71 @@ parse_resources (const char *path, const char *value, GError **error)
       g_strv_builder_add (resources, items[i]);
     }
   return g_strv_builder_end (resources);
+}
+
+/* A space-separated list of words, possibly empty. */
+static GStrv
+split_words (const char *value)
+{
+  g_auto (GStrv) items = g_strsplit_set (value ? value : "", " \t", -1);
+  g_autoptr (GStrvBuilder) words = g_strv_builder_new ();
+
+  for (gsize i = 0; items[i] != NULL; i++)
+    if (*items[i] != '\0')
+      g_strv_builder_add (words, items[i]);
+  return g_strv_builder_end (words);
+}
+
+/* [Login]: who may log in as whom. Absent, console login is off. */
+static gboolean
+load_login (LkConfig *config, GKeyFile *kf, const char *path, GError **error)
+{
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) scopes = NULL;
+  g_autofree char *value = NULL;
+
+  config->login_allow = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+  config->login_enabled = g_key_file_has_group (kf, "Login");
+  if (config->login_enabled && config->pairing_issuer == NULL)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Login]: needs [Pairing] Issuer", path);
+      return FALSE;
+    }
+
+  config->login_claim = g_key_file_get_string (kf, "Login", "Claim", NULL);
+  if (config->login_claim == NULL)
+    config->login_claim = g_strdup ("preferred_username");
+
+  /* The ID token needs openid; the claim usually needs another scope, named here. */
+  value = g_key_file_get_string (kf, "Login", "Scopes", NULL);
+  scopes = split_words (value ? value : "profile");
+  g_clear_pointer (&value, g_free);
+  {
+    g_autoptr (GString) all = g_string_new ("openid");
+
+    for (gsize i = 0; scopes[i] != NULL; i++)
+      if (!g_str_equal (scopes[i], "openid"))
+        g_string_append_printf (all, " %s", scopes[i]);
+    config->login_scopes = g_string_free (g_steal_pointer (&all), FALSE);
+  }
+
+  value = g_key_file_get_string (kf, "Login", "OwnerUsers", NULL);
+  config->login_owner_users = split_words (value);
+
+  keys = g_key_file_get_keys (kf, "Login", NULL, NULL);
+  for (gsize i = 0; keys != NULL && keys[i] != NULL; i++)
+    if (g_str_has_prefix (keys[i], "Allow."))
+      {
+        g_autofree char *list = g_key_file_get_string (kf, "Login", keys[i], NULL);
+
+        g_hash_table_replace (config->login_allow, g_strdup (keys[i] + strlen ("Allow.")), split_words (list));
+      }
+
+  config->login_max_failures = get_uint (kf, "Login", "MaxFailures", 5);
+  config->login_failure_window = get_uint (kf, "Login", "FailureWindow", 300);
+  config->login_lockout = get_uint (kf, "Login", "LockoutDuration", 900);
+  config->login_clock_skew = get_uint (kf, "Login", "ClockSkew", 60);
+  return TRUE;
 }
 
 LkConfig *
@@ -170,6 +245,9 @@ lk_config_load (const char *path, GError **error)
   config->rate_per_minute = get_uint (kf, "Tokens", "RateLimit", 120);
   config->rate_burst = get_uint (kf, "Tokens", "RateBurst", 20);
 
+  if (!load_login (config, kf, path, error))
+    return NULL;
+
   /* Only a TPM can tie a secret to the boot chain. */
   if (config->seal_pcrs->len > 0 && config->key_backend != LK_KEYSTORE_TPM2)
     {
@@ -194,6 +272,10 @@ lk_config_free (LkConfig *config)
   g_free (config->pairing_trust_anchors);
   g_strfreev (config->pairing_resources);
   g_free (config->policy_dir);
+  g_free (config->login_claim);
+  g_free (config->login_scopes);
+  g_clear_pointer (&config->login_allow, g_hash_table_unref);
+  g_strfreev (config->login_owner_users);
   if (config->seal_pcrs != NULL)
     g_byte_array_unref (config->seal_pcrs);
   g_free (config);

@@ -28,6 +28,15 @@ typedef struct {
   guint cache_margin;             /* [Tokens] CacheMargin, seconds */
   guint rate_per_minute;          /* [Tokens] RateLimit, per app */
   guint rate_burst;               /* [Tokens] RateBurst */
+  gboolean login_enabled;         /* a [Login] group is present */
+  char *login_claim;              /* [Login] Claim */
+  char *login_scopes;             /* [Login] Scopes, "openid" first */
+  GHashTable *login_allow;        /* [Login] Allow.<user>: local user → GStrv of claim values */
+  GStrv login_owner_users;        /* [Login] OwnerUsers, possibly empty */
+  guint login_max_failures;       /* [Login] MaxFailures */
+  guint login_failure_window;     /* [Login] FailureWindow, seconds */
+  guint login_lockout;            /* [Login] LockoutDuration, seconds */
+  guint login_clock_skew;         /* [Login] ClockSkew, seconds */
 } LkConfig;
 
 LkConfig *lk_config_load (const char *path, GError **error);

@@ -12,6 +12,7 @@
 #include "grant-keeper.h"
 #include "latchkey-names.h"
 #include "log.h"
+#include "login-object.h"
 #include "message-ids.h"
 #include "pairing-object.h"
 #include "tokens-object.h"
@@ -30,6 +31,7 @@ struct _LkDaemon {
   LkGrant *stored_grant;      /* loaded, until the keeper takes it */
   LkGrantKeeper *keeper;      /* while paired */
   LkTokens *tokens;           /* for apps; after lk_daemon_load_identity() */
+  LkLogins *logins;           /* console logins; NULL without [Login] */
 };
 
 static void drop_keeper (LkDaemon *daemon);
@@ -103,6 +105,7 @@ lk_daemon_free (LkDaemon *daemon)
   g_clear_object (&daemon->pairing);
   drop_keeper (daemon);
   g_clear_pointer (&daemon->tokens, lk_tokens_unref);
+  g_clear_pointer (&daemon->logins, lk_logins_free);
   finish_requests (daemon);
   lk_config_free (daemon->config);
   g_clear_pointer (&daemon->stored_grant, lk_grant_free);
@@ -342,6 +345,22 @@ create_pairing (LkDaemon *daemon, GError **error)
   return TRUE;
 }
 
+static const LkGrant *
+get_grant (gpointer user_data)
+{
+  return lk_daemon_get_grant (user_data);
+}
+
+/* Logins use the pairing's provider and client: the same accounts, the same registration. */
+static gboolean
+create_logins (LkDaemon *daemon, GError **error)
+{
+  if (!daemon->config->login_enabled)
+    return TRUE;
+  daemon->logins = lk_logins_new (daemon->config, daemon->oauth, get_grant, daemon, error);
+  return daemon->logins != NULL;
+}
+
 static void
 on_unpair_revoked (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -444,12 +463,14 @@ lk_daemon_start (LkDaemon *daemon,
     r = lk_pairing_object_add (bus, daemon);
   if (r >= 0)
     r = lk_tokens_object_add (bus, daemon);
+  if (r >= 0)
+    r = lk_login_object_add (bus, daemon);
   if (r < 0)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot export %s: %s", LK_OBJECT_PATH, g_strerror (-r));
       return FALSE;
     }
-  if (!create_tokens (daemon, error) || !create_pairing (daemon, error))
+  if (!create_tokens (daemon, error) || !create_pairing (daemon, error) || !create_logins (daemon, error))
     return FALSE;
   resume_grant (daemon);
 
@@ -512,6 +533,12 @@ LkPairing *
 lk_daemon_get_pairing (LkDaemon *daemon)
 {
   return daemon->pairing;
+}
+
+LkLogins *
+lk_daemon_get_logins (LkDaemon *daemon)
+{
+  return daemon->logins;
 }
 
 LkTokens *

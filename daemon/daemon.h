@@ -5,6 +5,7 @@
 
 #include "daemon-config.h"
 #include "grant.h"
+#include "login.h"
 #include "tokens.h"
 #include "pairing.h"
 
@@ -58,6 +59,8 @@ const LkGrant *lk_daemon_get_grant (LkDaemon *daemon);
 gboolean lk_daemon_reload_policy (LkDaemon *daemon);
 /* The apps' tokens; valid after lk_daemon_start(). */
 LkTokens *lk_daemon_get_tokens (LkDaemon *daemon);
+/* Console logins, NULL without [Login]; valid after lk_daemon_start(). */
+LkLogins *lk_daemon_get_logins (LkDaemon *daemon);
 /* When the owner's access token expires (unix seconds); 0 while there is none. */
 gint64 lk_daemon_get_token_expires_at (LkDaemon *daemon);
 /* Forgets the owner's grant: the device is no longer paired. */

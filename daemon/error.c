@@ -27,6 +27,8 @@ static const struct {
   { LK_ERROR_CANCELLED,     LK_DBUS_ERROR_PREFIX "Cancelled" },
   { LK_ERROR_REVOKED,       LK_DBUS_ERROR_PREFIX "Revoked" },
   { LK_ERROR_NOT_PAIRED,    LK_DBUS_ERROR_PREFIX "NotPaired" },
+  { LK_ERROR_NOT_ALLOWED,   LK_DBUS_ERROR_PREFIX "NotAllowed" },
+  { LK_ERROR_LOCKED_OUT,    LK_DBUS_ERROR_PREFIX "LockedOut" },
 };
 
 const char *

@@ -26,6 +26,8 @@ typedef enum {
   LK_ERROR_CANCELLED,
   LK_ERROR_REVOKED,
   LK_ERROR_NOT_PAIRED,
+  LK_ERROR_NOT_ALLOWED,     /* a valid identity, not allowed what it asked (a login as that user) */
+  LK_ERROR_LOCKED_OUT,      /* too many failed logins for that user */
 } LkError;
 
 GQuark lk_error_quark (void);

@@ -53,6 +53,15 @@ server.listen(0, '127.0.0.1', () => {
         },
       },
     },
+    // Every login is an account (devInteractions accept any): its sub is the
+    // login, with a preferred_username and an email derived from it, in the
+    // ID token itself (pam_latchkey maps logins from these claims).
+    findAccount: (ctx, id) => ({
+      accountId: id,
+      claims: () => ({ sub: id, preferred_username: id, email: `${id}@example.org`, email_verified: true }),
+    }),
+    claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email', 'email_verified'] },
+    conformIdTokenClaims: false,
     // Refresh tokens for the device grant without offline_access consent.
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => true,

@@ -16,6 +16,10 @@ expected='*/bin/latchkeyctl
 */dbus-1/interfaces/io.latchkey.Agent1.Device.xml
 */dbus-1/interfaces/io.latchkey.Agent1.Pairing.xml
 */dbus-1/interfaces/io.latchkey.Agent1.Tokens.xml
+*/dbus-1/interfaces/io.latchkey.Agent1.Login.xml
+*/security/pam_latchkey.so
+*/man/man8/pam_latchkey.8
+*/doc/latchkey/examples/login.example
 */dbus-1/system-services/io.latchkey.Agent1.service
 */dbus-1/system.d/io.latchkey.Agent1.conf
 */latchkey/latchkey.conf
