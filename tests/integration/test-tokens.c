@@ -93,6 +93,7 @@ app (const char *unit, const char *uid, ...)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
   const char *arg;
   va_list args;
 
@@ -112,7 +113,8 @@ app (const char *unit, const char *uid, ...)
     g_ptr_array_add (argv, g_strdup (arg));
   va_end (args);
   g_ptr_array_add (argv, NULL);
-  g_assert_cmpint (lk_test_run ((const char *const *) argv->pdata, &out, NULL), ==, 0);
+  if (lk_test_run ((const char *const *) argv->pdata, &out, &err) != 0)
+    g_error ("app-client failed: %s", err);
   return g_strchomp (g_steal_pointer (&out));
 }
 

@@ -150,6 +150,26 @@ run (const char *uid, int argc, char **argv)
 }
 
 /*
+ * Moves this process into the cgroup @dir, made if need be. Another
+ * app-client of the same unit that finishes may remove it in between:
+ * then again.
+ */
+static int
+join (const char *dir)
+{
+  int r = -ENOENT;
+
+  for (int attempt = 0; attempt < 10 && r == -ENOENT; attempt++)
+    {
+      if (mkdir (dir, 0755) < 0 && errno != EEXIST)
+        return -errno;
+      r = write_pid (dir);
+    }
+  errno = -r;
+  return r;
+}
+
+/*
  * Runs the call in a child placed in UNIT's cgroups, which are removed
  * once it is gone: the parent stays root to do so.
  */
@@ -165,12 +185,6 @@ run_in_unit (const char *unit, const char *uid, int argc, char **argv)
       fprintf (stderr, "app-client: no writable cgroup hierarchy to place %s in\n", unit);
       return 2;
     }
-  for (int i = 0; i < n; i++)
-    if (mkdir (dirs[i], 0755) < 0 && errno != EEXIST)
-      {
-        fprintf (stderr, "app-client: cannot make %s: %s\n", dirs[i], strerror (errno));
-        return 2;
-      }
   fflush (stdout);
   child = fork ();
   if (child < 0)
@@ -178,9 +192,9 @@ run_in_unit (const char *unit, const char *uid, int argc, char **argv)
   if (child == 0)
     {
       for (int i = 0; i < n; i++)
-        if (write_pid (dirs[i]) < 0)
+        if (join (dirs[i]) < 0)
           {
-            fprintf (stderr, "app-client: cannot join %s\n", dirs[i]);
+            fprintf (stderr, "app-client: cannot join %s: %s\n", dirs[i], strerror (errno));
             _exit (2);
           }
       status = run (uid, argc, argv);
