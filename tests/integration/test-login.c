@@ -108,19 +108,6 @@ outcome (const char *out)
                  g_autofree char *r_ = outcome (o_); g_assert_cmpstr (r_, ==, (expected)); } G_STMT_END
 
 static void
-pair (LkTestPeer *provider, const char *owner)
-{
-  g_autofree char *result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
-  g_autofree char *uri = NULL;
-
-  g_assert_cmpstr (result, ==, "ok");
-  lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
-  uri = lk_test_property (LK_PAIRING_INTERFACE, "VerificationUriComplete");
-  g_assert_true (lk_test_approve (provider, uri, owner, FALSE));
-  lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "paired");
-}
-
-static void
 test_login (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
@@ -145,7 +132,7 @@ test_login (void)
   ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
                 "error: latchkey: the device is not paired\nauthenticate: PAM_AUTHINFO_UNAVAIL\n");
 
-  pair (provider, "owner");
+  lk_test_pair (provider, "owner");
 
   /* Alice approves her own login; the account check agrees. */
   start = g_get_monotonic_time ();
@@ -193,19 +180,51 @@ test_login (void)
                 "error: latchkey: the latchkey daemon is not running\nauthenticate: PAM_AUTHINFO_UNAVAIL\n");
 }
 
-/* A code that lives 6 s (the pairing's is approved at once) expires before anyone approves it. */
+/* A login's code that lives 6 s expires before anyone approves it. */
 static void
 test_expired (void)
 {
-  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, "6", NULL);
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, "600",
+                                                        "\"loginCodeTtl\": 6", NULL);
   g_autofree char *pairing = lk_test_provider_config (provider);
   g_autofree char *config = g_strconcat (pairing, LOGIN_CONFIG, NULL);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
 
-  pair (provider, "owner");
+  lk_test_pair (provider, "owner");
   ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
                 "error: latchkey: the code expired before the login was approved\nauthenticate: PAM_AUTH_ERR\n");
   lk_test_wait_log (daemon, "as alice refused: the code expired before the login was approved");
+}
+
+/* The daemon stops while the module waits for the phone: it gives up at once, and the stack decides. */
+static void
+test_daemon_stops (void)
+{
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
+  g_autofree char *pairing = lk_test_provider_config (provider);
+  g_autofree char *config = g_strconcat (pairing, LOGIN_CONFIG, NULL);
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autofree char *result = NULL;
+  char *line;
+
+  lk_test_pair (provider, "owner");
+  process = spawn_client (ARGS ("login", "alice", "--tty", "tty1"));
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  while ((line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
+    {
+      g_string_append_printf (out, "%s\n", line);
+      /* The code is out: the module now waits. */
+      if (g_str_has_prefix (line, "info: To log in as "))
+        g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
+      g_free (line);
+    }
+  g_assert_cmpint (lk_test_wait (process), ==, 0);
+  result = outcome (out->str);
+  g_assert_cmpstr (result, ==, "error: latchkey: the latchkey daemon stopped during the login\n"
+                               "authenticate: PAM_AUTHINFO_UNAVAIL\n");
 }
 
 int
@@ -214,5 +233,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/login/pam", test_login);
   g_test_add_func ("/login/expired", test_expired);
+  g_test_add_func ("/login/daemon-stops", test_daemon_stops);
   return g_test_run ();
 }

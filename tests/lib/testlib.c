@@ -288,9 +288,20 @@ lk_test_daemon_free (LkTestDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  /*
+   * Politely first: a daemon killed outright leaves its objects in the
+   * test's swtpm, which has no resource manager and room for only three.
+   */
   if (g_subprocess_get_identifier (daemon->process) != NULL)
     {
-      g_subprocess_force_exit (daemon->process);
+      gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+      /* GLib's worker thread reaps the child; the identifier goes with it. */
+      g_subprocess_send_signal (daemon->process, SIGTERM);
+      while (g_subprocess_get_identifier (daemon->process) != NULL && g_get_monotonic_time () < deadline)
+        g_usleep (10 * 1000);
+      if (g_subprocess_get_identifier (daemon->process) != NULL)
+        g_subprocess_force_exit (daemon->process);
       lk_test_wait (daemon->process);
     }
   g_object_unref (daemon->process);

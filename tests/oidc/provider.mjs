@@ -7,7 +7,8 @@
 // optionally the lifetimes of device codes and access tokens in seconds, and
 // whether token requests must carry a DPoP nonce the provider issued:
 //   { "cert": PATH, "key": PATH, "portFile": PATH, "clients": [ ... ],
-//     "deviceCodeTtl": 600, "accessTokenTtl": 3600, "dpopNonce": false,
+//     "deviceCodeTtl": 600, "loginCodeTtl": 600, "accessTokenTtl": 3600,
+//     "dpopNonce": false,
 //     "resources": { "https://api.example.com/weather": "weather.read" } }
 // Each resource (an API, RFC 8707) names the scopes it knows; tokens for it
 // are opaque, and introspection tells their audience and scope.
@@ -69,7 +70,10 @@ server.listen(0, '127.0.0.1', () => {
     cookies: { keys: ['latchkey-test-only'] },
     // Short-lived device codes and access tokens let tests see them expire.
     ttl: {
-      DeviceCode: config.deviceCodeTtl ?? 600,
+      // Console logins ask no offline_access: their codes may live shorter than pairings'.
+      DeviceCode: (ctx, token) => (config.loginCodeTtl
+        && !String(token.params?.scope ?? '').split(' ').includes('offline_access')
+        ? config.loginCodeTtl : config.deviceCodeTtl ?? 600),
       AccessToken: config.accessTokenTtl ?? 3600,
     },
   });
