@@ -208,14 +208,16 @@ query_caller_uncached (sd_bus_message *m, LkCaller **ret_caller)
 
   /*
    * The uid and pid come from the bus daemon (SO_PEERCRED of the caller's
-   * connection); only the unit, used for policy and logs, is read from
-   * /proc by AUGMENT.
+   * connection); sd-bus reports dbus-daemon's UnixUserID as the EUID (the
+   * UID it can only read from the caller's /proc/PID/status, which the
+   * unit's ProtectProc hides for other users' processes). Only the unit,
+   * used for policy and logs, is read from /proc by AUGMENT.
    */
-  r = sd_bus_query_sender_creds (m, SD_BUS_CREDS_UID | SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT
+  r = sd_bus_query_sender_creds (m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT
                                     | SD_BUS_CREDS_AUGMENT, &creds);
   if (r < 0)
     return r;
-  r = sd_bus_creds_get_uid (creds, &caller->uid);
+  r = sd_bus_creds_get_euid (creds, &caller->uid);
   if (r < 0)
     return r;
   r = sd_bus_creds_get_pid (creds, &caller->pid);

@@ -149,7 +149,9 @@ peers_start_node() {
     mkdir -p "$dir"
     chmod 0700 "$dir"
     rm -f "$dir/port"
-    peers_make_tls "$dir" 127.0.0.1
+    # PEERS_TLS_HOSTS: more addresses its certificate names, for clients
+    # that reach it otherwise (a VM through qemu's forwarding).
+    peers_make_tls "$dir" 127.0.0.1 ${PEERS_TLS_HOSTS:-}
     cat > "$dir/config.json" <<JSON
 { "cert": "$dir/server.pem", "key": "$dir/server-key.pem", "portFile": "$dir/port" $members }
 JSON
@@ -267,14 +269,16 @@ peers_make_cert() {
              --template "$dir/$name.tmpl" --outfile "$dir/$name.pem" 2>/dev/null
 }
 
-# peers_make_tls DIR HOST: a throwaway CA (DIR/ca.pem) and a server
-# certificate for HOST (an IP address) signed by it (DIR/server.pem,
-# DIR/server-key.pem).
+# peers_make_tls DIR HOST [HOST...]: a throwaway CA (DIR/ca.pem) and a
+# server certificate for each HOST (IP addresses; the first is its CN)
+# signed by it (DIR/server.pem, DIR/server-key.pem).
 peers_make_tls() {
-    local dir=$1 host=$2
+    local dir=$1 host=$2 ips
+    shift
+    ips=$(printf 'ip_address = "%s"\n' "$@")
     peers_make_ca "$dir" ca "latchkey test CA" &&
     peers_make_cert "$dir" server ca "cn = \"$host\"
-ip_address = \"$host\"
+$ips
 tls_www_server
 signing_key"
 }

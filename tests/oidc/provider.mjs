@@ -16,7 +16,9 @@
 // strictest servers do.
 // The provider listens on a free port of 127.0.0.1 chosen by the kernel
 // and writes that port to portFile (atomically) once it serves; its issuer
-// is https://127.0.0.1:PORT.
+// is https://127.0.0.1:PORT, or https://ISSUERHOST:PORT with "issuerHost"
+// for clients that reach that port at another address (a VM through qemu's
+// forwarding). Endpoint URLs follow each request's Host either way.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -31,7 +33,7 @@ const server = createServer({
 
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  const provider = new Provider(`https://127.0.0.1:${port}`, {
+  const provider = new Provider(`https://${config.issuerHost ?? '127.0.0.1'}:${port}`, {
     clients: config.clients ?? [],
     features: {
       devInteractions: { enabled: true },
