@@ -224,7 +224,11 @@ finish (Login *login, GError *failure)
     }
 
   if (login->begin != NULL)
-    g_task_return_error (g_steal_pointer (&login->begin), g_error_copy (failure));
+    {
+      g_autoptr (GTask) begin = g_steal_pointer (&login->begin);
+
+      g_task_return_error (begin, g_error_copy (failure));
+    }
   for (guint i = 0; i < login->waiters->len; i++)
     {
       GTask *task = login->waiters->pdata[i];
@@ -470,7 +474,11 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
   code->verification_uri_complete = g_strdup (login->authorization->verification_uri_complete);
   code->user_code = g_strdup (login->authorization->user_code);
   code->expires_at = login->expires_at;
-  g_task_return_pointer (g_steal_pointer (&login->begin), code, (GDestroyNotify) lk_login_code_free);
+  {
+    g_autoptr (GTask) begin = g_steal_pointer (&login->begin);
+
+    g_task_return_pointer (begin, code, (GDestroyNotify) lk_login_code_free);
+  }
 }
 
 static Login *

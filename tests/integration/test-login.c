@@ -45,6 +45,8 @@ spawn_client (const char *const *args)
 
   g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", "libpam_wrapper.so", TRUE);
   g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER", "1", TRUE);
+  /* pam_wrapper reads this name (uid_wrapper's) to load libpam without RTLD_DEEPBIND, which ASan refuses. */
+  g_subprocess_launcher_setenv (launcher, "UID_WRAPPER_DISABLE_DEEPBIND", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER_SERVICE_DIR", dir, TRUE);
   g_ptr_array_add (argv, client);
   for (gsize i = 0; args[i] != NULL; i++)
