@@ -114,7 +114,7 @@ test_login (void)
 {
   g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
   g_autofree char *pairing = lk_test_provider_config (provider);
-  g_autofree char *config = g_strconcat (pairing, LOGIN_CONFIG, NULL);
+  g_autofree char *config = g_strconcat ("[Daemon]\nLogLevel=debug\n", pairing, LOGIN_CONFIG, NULL);
   g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
   g_autofree char *log = NULL;
   gint64 start;
@@ -176,6 +176,13 @@ test_login (void)
   /* Neither tokens nor codes are ever logged. */
   log = lk_test_daemon_log (daemon);
   g_assert_null (strstr (log, "eyJ"));
+  /* The provider's keys were fetched when the first ID token named a key not yet known, and kept. */
+  {
+    const char *first = strstr (log, "debug: login: fetching the provider's keys from ");
+
+    g_assert_nonnull (first);
+    g_assert_null (strstr (first + 1, "debug: login: fetching the provider's keys from "));
+  }
 
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
