@@ -5,6 +5,7 @@
 
 #include "authz.h"
 #include "bus-open.h"
+#include "bus-options.h"
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
@@ -19,36 +20,6 @@ get_logins (LkDaemon *daemon, sd_bus_error *error)
   if (logins == NULL)
     sd_bus_error_set (error, LK_DBUS_ERROR_PREFIX "Config", "console login is not configured ([Login] in latchkey.conf)");
   return logins;
-}
-
-/* The options a{sv} of Begin: "tty" (s), for the audit trail; anything else is refused. */
-static int
-read_options (sd_bus_message *m, const char **ret_tty, sd_bus_error *error)
-{
-  const char *name;
-  int r;
-
-  r = sd_bus_message_enter_container (m, SD_BUS_TYPE_ARRAY, "{sv}");
-  if (r < 0)
-    return r;
-  while ((r = sd_bus_message_enter_container (m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0)
-    {
-      r = sd_bus_message_read (m, "s", &name);
-      if (r < 0)
-        return r;
-      if (g_str_equal (name, "tty"))
-        r = sd_bus_message_read (m, "v", "s", ret_tty);
-      else
-        return sd_bus_error_setf (error, SD_BUS_ERROR_INVALID_ARGS, "unknown option “%s”", name);
-      if (r < 0)
-        return sd_bus_error_setf (error, SD_BUS_ERROR_INVALID_ARGS, "option “%s” has the wrong type", name);
-      r = sd_bus_message_exit_container (m);
-      if (r < 0)
-        return r;
-    }
-  if (r < 0)
-    return r;
-  return sd_bus_message_exit_container (m);
 }
 
 static void
@@ -96,7 +67,7 @@ method_begin (sd_bus_message *m, void *userdata, sd_bus_error *error)
     return r;
   r = sd_bus_message_read (m, "ss", &user, &service);
   if (r >= 0)
-    r = read_options (m, &tty, error);
+    r = lk_bus_read_string_option (m, "tty", &tty, error);
   if (r < 0)
     return r;
   if (*user == '\0' || *service == '\0')

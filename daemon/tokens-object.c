@@ -3,40 +3,11 @@
 
 #include "authz.h"
 #include "bus-open.h"
+#include "bus-options.h"
 #include "error.h"
 #include "latchkey-names.h"
 #include "log.h"
 #include "tokens-object.h"
-
-/* The options a{sv} of a call: each known one by name and type, anything else refused. */
-static int
-read_options (sd_bus_message *m, const char **ret_nonce, sd_bus_error *error)
-{
-  const char *name;
-  int r;
-
-  r = sd_bus_message_enter_container (m, SD_BUS_TYPE_ARRAY, "{sv}");
-  if (r < 0)
-    return r;
-  while ((r = sd_bus_message_enter_container (m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0)
-    {
-      r = sd_bus_message_read (m, "s", &name);
-      if (r < 0)
-        return r;
-      if (ret_nonce != NULL && g_str_equal (name, "nonce"))
-        r = sd_bus_message_read (m, "v", "s", ret_nonce);
-      else
-        return sd_bus_error_setf (error, SD_BUS_ERROR_INVALID_ARGS, "unknown option “%s”", name);
-      if (r < 0)
-        return sd_bus_error_setf (error, SD_BUS_ERROR_INVALID_ARGS, "option “%s” has the wrong type", name);
-      r = sd_bus_message_exit_container (m);
-      if (r < 0)
-        return r;
-    }
-  if (r < 0)
-    return r;
-  return sd_bus_message_exit_container (m);
-}
 
 /* @user_data: the GetToken call, answered once the token is there. */
 static void
@@ -76,7 +47,7 @@ method_get_token (sd_bus_message *m, void *userdata, sd_bus_error *error)
   if (r >= 0)
     r = sd_bus_message_read (m, "s", &resource);
   if (r >= 0)
-    r = read_options (m, NULL, error);
+    r = lk_bus_read_string_option (m, NULL, NULL, error);
   if (r < 0)
     return r;
   if (scopes == NULL || scopes[0] == NULL)
@@ -101,7 +72,7 @@ method_create_proof (sd_bus_message *m, void *userdata, sd_bus_error *error)
     return r;
   r = sd_bus_message_read (m, "sss", &method, &url, &access_token);
   if (r >= 0)
-    r = read_options (m, &nonce, error);
+    r = lk_bus_read_string_option (m, "nonce", &nonce, error);
   if (r < 0)
     return r;
   proof = lk_tokens_create_proof (tokens, caller, method, url, access_token, nonce, &gerror);
