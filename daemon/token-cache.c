@@ -117,9 +117,3 @@ lk_token_cache_clear (LkTokenCache *cache)
 {
   g_hash_table_remove_all (cache->tokens);
 }
-
-guint
-lk_token_cache_size (LkTokenCache *cache)
-{
-  return g_hash_table_size (cache->tokens);
-}

@@ -371,9 +371,3 @@ lk_tokens_create_proof (LkTokens *tokens,
     }
   return lk_dpop_proof_new (tokens->keystore, method, url, nonce, access_token, error);
 }
-
-guint
-lk_tokens_get_cached (LkTokens *tokens)
-{
-  return lk_token_cache_size (tokens->cache);
-}

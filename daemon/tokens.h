@@ -68,4 +68,3 @@ char *lk_tokens_create_proof (LkTokens *tokens,
                               const char *nonce,
                               GError **error);
 
-guint lk_tokens_get_cached (LkTokens *tokens);
