@@ -41,4 +41,3 @@ const LkCachedToken *lk_token_cache_find (LkTokenCache *cache, const char *token
 
 /* Forgets every token: the grant they came from is gone. */
 void lk_token_cache_clear (LkTokenCache *cache);
-

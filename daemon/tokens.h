@@ -67,4 +67,3 @@ char *lk_tokens_create_proof (LkTokens *tokens,
                               const char *access_token,
                               const char *nonce,
                               GError **error);
-
