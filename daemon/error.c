@@ -27,6 +27,7 @@ static const struct {
   { LK_ERROR_CANCELLED,     LK_DBUS_ERROR_PREFIX "Cancelled" },
   { LK_ERROR_REVOKED,       LK_DBUS_ERROR_PREFIX "Revoked" },
   { LK_ERROR_NOT_PAIRED,    LK_DBUS_ERROR_PREFIX "NotPaired" },
+  { LK_ERROR_NOT_ENROLLED,  LK_DBUS_ERROR_PREFIX "NotEnrolled" },
 };
 
 const char *

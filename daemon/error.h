@@ -26,6 +26,7 @@ typedef enum {
   LK_ERROR_CANCELLED,
   LK_ERROR_REVOKED,
   LK_ERROR_NOT_PAIRED,
+  LK_ERROR_NOT_ENROLLED,
 } LkError;
 
 GQuark lk_error_quark (void);

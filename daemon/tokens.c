@@ -365,3 +365,11 @@ lk_tokens_get_cached (LkTokens *tokens)
 {
   return lk_token_cache_size (tokens->cache);
 }
+
+const LkAppPolicy *
+lk_tokens_match_policy (LkTokens *tokens, const LkCaller *caller)
+{
+  if (tokens->policies == NULL)
+    return NULL;
+  return lk_app_policies_match (tokens->policies, caller->uid, caller->unit);
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "app-policy.h"
 #include "authz.h"
 #include "grant-keeper.h"
 #include "token-cache.h"
@@ -68,3 +69,6 @@ char *lk_tokens_create_proof (LkTokens *tokens,
                               GError **error);
 
 guint lk_tokens_get_cached (LkTokens *tokens);
+
+/* The app policy in force for @caller; NULL when none matches. */
+const LkAppPolicy *lk_tokens_match_policy (LkTokens *tokens, const LkCaller *caller);
