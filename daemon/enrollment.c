@@ -217,6 +217,12 @@ tls_certificate (const char *name, LkTpmKey *key, GBytes *cert_der, GError **err
   return certificate;
 }
 
+static gboolean
+has_bootstrap (LkEnrollment *self)
+{
+  return self->config->bootstrap_cert != NULL || self->config->bootstrap_user != NULL;
+}
+
 /* The bootstrap credential (configuration), read now: files may have been provisioned since start. */
 static gboolean
 prepare_bootstrap (LkEnrollment *self, Operation *op, GError **error)
@@ -325,7 +331,7 @@ finish (LkEnrollment *self, const GError *error)
       g_free (self->failure);
       self->failure = g_strdup (error->message);
       lk_event (G_LOG_LEVEL_WARNING, "enrollment", LK_MESSAGE_CERT_FAILED, "%s failed (%u in a row): %s",
-                op->reenroll ? "renewal" : "enrollment", self->failures, error->message);
+                op->renew ? "renewal" : "enrollment", self->failures, error->message);
       if (self->identity != NULL)
         schedule_identity (self);
       if (!self->replaced)
@@ -397,7 +403,7 @@ store (LkEnrollment *self, GPtrArray *issued)
       return;
     }
   /* An enrollment asked for replaces whatever is there; a renewal never replaces what it did not write. */
-  if (op->reenroll && !lk_identity_file_is (self->state_dir, expected))
+  if (op->renew && !lk_identity_file_is (self->state_dir, expected))
     {
       notice_replaced (self, &error);
       finish (self, error);
@@ -416,7 +422,7 @@ store (LkEnrollment *self, GPtrArray *issued)
   self->identity = g_steal_pointer (&identity);
   self->replaced = FALSE;
   schedule_identity (self);
-  if (op->reenroll)
+  if (op->renew)
     lk_event (G_LOG_LEVEL_MESSAGE, "enrollment", LK_MESSAGE_CERT_RENEWED,
               "renewed the device certificate %s for a new TPM key: serial %s, valid until %" G_GINT64_FORMAT
               ", next renewal at %" G_GINT64_FORMAT, self->identity->cert->subject, self->identity->cert->serial,
@@ -453,6 +459,27 @@ on_enrolled (GObject *source, GAsyncResult *result, gpointer user_data)
   if (stopped (self))
     {
       g_clear_error (&error);
+      return;
+    }
+  /*
+   * A renewal the server refuses (its certificate replaced by one we never
+   * got, say, when a crash came between issuance and commit) must not
+   * strand the device: the bootstrap credential enrolls it again.
+   */
+  if (g_error_matches (error, LK_ERROR, LK_ERROR_DENIED) && self->op->reenroll && has_bootstrap (self))
+    {
+      lk_event (G_LOG_LEVEL_WARNING, "enrollment", LK_MESSAGE_CERT_RETRY,
+                "the EST server refused the renewal (%s): enrolling again with the bootstrap credential",
+                error->message);
+      g_clear_error (&error);
+      g_clear_object (&self->op->auth.certificate);
+      self->op->reenroll = FALSE;
+      if (!prepare_bootstrap (self, self->op, &error))
+        {
+          fail (self, error);
+          return;
+        }
+      send_request (self);
       return;
     }
   if (error != NULL)
@@ -613,8 +640,8 @@ begin (LkEnrollment *self, gboolean renew, GTask *task, GError **error)
     g_ptr_array_add (op->waiting, g_object_ref (task));
   op->renew = renew;
   /* An expired certificate cannot renew itself: the bootstrap credential enrolls again, when there is one. */
-  op->reenroll = renew && !(is_expired (self) && (self->config->bootstrap_cert || self->config->bootstrap_user));
-  if (op->reenroll && !lk_identity_file_is (self->state_dir, self->replaced ? NULL : self->identity->cert->chain_pem))
+  op->reenroll = renew && !(is_expired (self) && has_bootstrap (self));
+  if (op->renew && !lk_identity_file_is (self->state_dir, self->replaced ? NULL : self->identity->cert->chain_pem))
     {
       notice_replaced (self, &local_error);
       finish (self, local_error);
@@ -634,7 +661,7 @@ begin (LkEnrollment *self, gboolean renew, GTask *task, GError **error)
   self->next_attempt = 0;
   set_state (self, self->identity != NULL && op->reenroll ? LK_CERT_RENEWING : LK_CERT_ENROLLING);
   lk_info ("enrollment", "%s at %s", op->reenroll ? "renewing" : "enrolling", self->config->est_url);
-  lk_est_get_cacerts_async (self->est, self->cancellable, on_cacerts, g_object_ref (self));
+  lk_est_get_cacerts_async (self->est, op->auth.certificate, self->cancellable, on_cacerts, g_object_ref (self));
   return TRUE;
 }
 

@@ -232,6 +232,7 @@ on_cacerts (GObject *source, GAsyncResult *result, gpointer user_data)
 
 void
 lk_est_get_cacerts_async (LkEstClient *client,
+                          GTlsCertificate *certificate,
                           GCancellable *cancellable,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
@@ -253,6 +254,8 @@ lk_est_get_cacerts_async (LkEstClient *client,
       g_task_return_new_error (task, LK_ERROR, LK_ERROR_CONFIG, "%s: not a URL", request->url);
       return;
     }
+  if (certificate != NULL)
+    soup_message_set_tls_client_certificate (message, certificate);
   lk_http_send_async (request->http, message, EST_MAX_BODY, cancellable, on_cacerts, g_steal_pointer (&task));
 }
 

@@ -26,8 +26,14 @@ typedef struct {
   GTlsCertificate *certificate;  /* TLS client authentication (§3.3.2), or NULL */
 } LkEstAuth;
 
-/* The CA certificates (/cacerts), as a GPtrArray of DER GBytes, never empty. */
+/*
+ * The CA certificates (/cacerts), as a GPtrArray of DER GBytes, never
+ * empty. @certificate (nullable) is presented if the server asks, as for
+ * the enrollment that follows: a TLS session resumed from a connection
+ * without it would carry no client authentication.
+ */
 void lk_est_get_cacerts_async (LkEstClient *client,
+                               GTlsCertificate *certificate,
                                GCancellable *cancellable,
                                GAsyncReadyCallback callback,
                                gpointer user_data);

@@ -92,6 +92,7 @@ static void
 test_basic (Fixture *f, gconstpointer data)
 {
   g_autofree char *log = NULL;
+  g_autofree char *result = NULL;
   gint64 started = g_get_monotonic_time ();
 
   start_basic (f, "");
@@ -112,6 +113,11 @@ test_basic (Fixture *f, gconstpointer data)
   start_basic (f, "");
   lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
   g_assert_cmpuint (lk_est_test_count_requests (f->est, "simpleenroll", 0), ==, 1);
+
+  /* The restarted daemon renews with the key it loaded from disk. */
+  result = lk_test_call (-1, LK_CERTIFICATE_INTERFACE, "Renew", NULL);
+  g_assert_cmpstr (result, ==, "ok");
+  g_assert_cmpuint (lk_est_test_count_issued (f->est, "simplereenroll", "cert"), ==, 1);
 }
 
 /* The factory certificate, its key given as a systemd credential. */
@@ -245,6 +251,49 @@ test_renewal_rotates_key (Fixture *f, gconstpointer data)
   g_free (old.key_path);
   g_free (new.cert_pem);
   g_free (new.key_path);
+}
+
+/*
+ * The server no longer takes the stored certificate for renewal (it issued
+ * a newer one the daemon never got, as when a crash comes between issuance
+ * and commit): the bootstrap credential enrolls the device again.
+ */
+static void
+test_refused_renewal (Fixture *f, gconstpointer data)
+{
+  g_autoptr (LkTpmContext) ctx = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) elsewhere = NULL;
+  g_autofree char *result = NULL;
+  g_autofree char *serial = NULL;
+  g_autofree char *after = NULL;
+  Saved current;
+
+  start_basic (f, "");
+  lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
+  serial = certificate_property ("Serial");
+  current = save_identity ("current");
+  lk_est_test_stop_daemon (f->daemon);
+  g_clear_pointer (&f->daemon, lk_test_daemon_free);
+  g_assert_true (lk_tpm_gnutls_register_url_scheme (&error));
+  ctx = lk_tpm_context_new (lk_test_env ("LATCHKEY_TEST_TCTI"), &error);
+  g_assert_no_error (error);
+  elsewhere = reenroll_with (f, ctx, &current);
+  g_assert_no_error (elsewhere);
+  g_clear_pointer (&ctx, lk_tpm_context_unref);
+  lk_est_test_flush_tpm ();
+
+  start_basic (f, "");
+  result = lk_test_call (-1, LK_CERTIFICATE_INTERFACE, "Renew", NULL);
+  g_assert_cmpstr (result, ==, "ok");
+  after = certificate_property ("Serial");
+  g_assert_cmpstr (after, !=, serial);
+  assert_enrolled (f);
+  lk_test_wait_log (f->daemon, "the EST server refused the renewal");
+  g_assert_cmpuint (lk_est_test_count_requests (f->est, "simplereenroll", 403), ==, 1);
+  g_assert_cmpuint (lk_est_test_count_issued (f->est, "simpleenroll", "basic"), ==, 2);
+  g_free (current.cert_pem);
+  g_free (current.key_path);
 }
 
 static void
@@ -387,6 +436,7 @@ main (int argc, char **argv)
   ADD ("/enrollment/basic", NULL, test_basic);
   ADD ("/enrollment/factory-certificate", NULL, test_factory_certificate);
   ADD ("/enrollment/renewal-rotates-key", "\"lifetime\": 20", test_renewal_rotates_key);
+  ADD ("/enrollment/refused-renewal-enrolls-again", NULL, test_refused_renewal);
   ADD ("/enrollment/server-down", "\"lifetime\": 20", test_server_down);
   ADD ("/enrollment/retry-after", "\"retryAfter\": 1, \"retryCount\": 2", test_retry_after);
   ADD ("/enrollment/wrong-server-certificate", "\"wrongServerCert\": true", test_wrong_server_certificate);
