@@ -379,13 +379,13 @@ stopped (LkEnrollment *self)
   return self->op == NULL || g_cancellable_is_cancelled (self->cancellable);
 }
 
+/* Takes @error. */
 static void
 fail (LkEnrollment *self, GError *error)
 {
-  g_autoptr (GError) owned = error;
-
   if (!stopped (self))
     finish (self, error);
+  g_error_free (error);
 }
 
 static void

@@ -92,7 +92,6 @@ static void
 test_basic (Fixture *f, gconstpointer data)
 {
   g_autofree char *log = NULL;
-  g_autofree char *result = NULL;
   gint64 started = g_get_monotonic_time ();
 
   start_basic (f, "");
@@ -114,10 +113,43 @@ test_basic (Fixture *f, gconstpointer data)
   lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
   g_assert_cmpuint (lk_est_test_count_requests (f->est, "simpleenroll", 0), ==, 1);
 
-  /* The restarted daemon renews with the key it loaded from disk. */
-  result = lk_test_call (-1, LK_CERTIFICATE_INTERFACE, "Renew", NULL);
-  g_assert_cmpstr (result, ==, "ok");
-  g_assert_cmpuint (lk_est_test_count_issued (f->est, "simplereenroll", "cert"), ==, 1);
+  /* The restarted daemon renews with the key it loaded from disk, asked by latchkeyctl. */
+  {
+    const char *renew[] = { "renew", NULL };
+    const char *cert[] = { "cert", NULL };
+    const char *cert_json[] = { "cert", "--json", NULL };
+    g_autofree char *out = NULL;
+    g_autofree char *serial = NULL;
+    g_autofree char *expected = NULL;
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    JsonObject *object;
+
+    g_assert_cmpint (lk_test_run_built ("latchkeyctl", renew, &out, NULL), ==, 0);
+    serial = certificate_property ("Serial");
+    expected = g_strdup_printf ("Renewed: CN=latchkey test device,O=latchkey, serial %s\n", serial);
+    g_assert_cmpstr (out, ==, expected);
+    g_assert_cmpuint (lk_est_test_count_issued (f->est, "simplereenroll", "cert"), ==, 1);
+
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (lk_test_run_built ("latchkeyctl", cert, &out, NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "  State         enrolled\n"));
+    g_assert_nonnull (strstr (out, "  Subject       CN=latchkey test device,O=latchkey\n"));
+    g_assert_nonnull (strstr (out, "  Issuer        CN=latchkey test fleet CA\n"));
+    g_assert_nonnull (strstr (out, serial));
+    /* A fresh certificate of an hour: the bar to expiry is empty. */
+    g_assert_nonnull (strstr (out, "  Lifetime      [..............................] 0% used, "));
+    g_assert_true (strstr (out, "used, 59 minutes left\n") != NULL || strstr (out, "used, 60 minutes left\n") != NULL);
+
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (lk_test_run_built ("latchkeyctl", cert_json, &out, NULL), ==, 0);
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    object = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "enrolled");
+    g_assert_cmpstr (json_object_get_string_member (object, "serial"), ==, serial);
+    g_assert_cmpstr (json_object_get_string_member (object, "failure"), ==, "");
+    g_assert_cmpint (json_object_get_int_member (object, "not_after")
+                     - json_object_get_int_member (object, "not_before"), ==, 3600);
+  }
 }
 
 /* The factory certificate, its key given as a systemd credential. */

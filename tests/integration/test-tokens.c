@@ -290,7 +290,7 @@ static void
 test_proof (Fixture *f, gconstpointer data)
 {
   g_autofree char *answer = NULL, *token = NULL, *proof_answer = NULL, *stolen = NULL, *bad = NULL;
-  g_autofree char *userinfo = NULL, *camera = NULL, *camera_token = NULL;
+  g_autofree char *camera = NULL, *camera_token = NULL;
   g_autofree char *me = g_strconcat (lk_test_peer_get (f->provider, "OIDC_ISSUER"), "/me", NULL);
   g_autofree char *authorization = NULL, *dpop = NULL, *out = NULL, *ath = NULL;
   g_autoptr (JsonObject) claims = NULL;

@@ -112,7 +112,7 @@ assert_strv (char **actual, const char *const *expected)
 static void
 assert_rejected (Fixture *f, const char *contents, const char *expected)
 {
-  g_autofree char *valid = write_file (f, "valid.conf", VALID_POLICY);
+  g_free (write_file (f, "valid.conf", VALID_POLICY));
   g_autofree char *bad = write_file (f, "bad.conf", contents);
   g_autoptr (LkAppPolicies) policies = load (f);
 
@@ -211,6 +211,25 @@ test_fields (Fixture *f, gconstpointer data)
   g_assert_true (policy->require_dpop);
 }
 
+/* An app that only presents the device certificate needs no scope. */
+static void
+test_device_certificate (Fixture *f, gconstpointer data)
+{
+  const LkAppPolicy *policy;
+  g_autoptr (LkAppPolicies) policies = NULL;
+
+  g_free (write_file (f, "mqtt.conf", "[App]\nUnit=mqtt-bridge.service\nDeviceCertificate=true\n"));
+  g_free (write_file (f, "weather.conf", "[App]\nUnit=weather.service\nScopes=weather.read\n"));
+  policies = load (f);
+  assert_no_problems (f);
+  policy = lk_app_policies_match (policies, 1000, "mqtt-bridge.service");
+  g_assert_true (policy->device_certificate);
+  g_assert_cmpuint (g_strv_length (policy->scopes), ==, 0);
+  g_assert_false (lk_app_policy_allows_scopes (policy, (const char *const[]) { "weather.read", NULL }, NULL));
+  policy = lk_app_policies_match (policies, 1000, "weather.service");
+  g_assert_false (policy->device_certificate);
+}
+
 /* The documented example loads as it is. */
 static void
 test_example (Fixture *f, gconstpointer data)
@@ -286,10 +305,10 @@ test_problems_appended (Fixture *f, gconstpointer data)
 static void
 test_ignored (Fixture *f, gconstpointer data)
 {
-  g_autofree char *valid = write_file (f, "valid.conf", VALID_POLICY);
-  g_autofree char *readme = write_file (f, "README", "not a policy\n");
-  g_autofree char *backup = write_file (f, "valid.conf.bak", "not a policy\n");
-  g_autofree char *hidden = write_file (f, ".hidden.conf", "not a policy\n");
+  g_free (write_file (f, "valid.conf", VALID_POLICY));
+  g_free (write_file (f, "README", "not a policy\n"));
+  g_free (write_file (f, "valid.conf.bak", "not a policy\n"));
+  g_free (write_file (f, ".hidden.conf", "not a policy\n"));
   g_autofree char *sub = g_build_filename (f->dir, "sub.conf", NULL);
   g_autofree char *inner = NULL;
   g_autoptr (LkAppPolicies) policies = NULL;
@@ -312,6 +331,9 @@ test_rejected_syntax (Fixture *f, gconstpointer data)
                    "group, or comment");
   assert_rejected (f, "[App]\nUnit=a.service\nScopes=x\nRequireDPoP=maybe\n",
                    ": [App] RequireDPoP: “maybe” is not a boolean (expected true or false)");
+  assert_rejected (f, "[App]\nUnit=a.service\nDeviceCertificate=yes please\n",
+                   ": [App] DeviceCertificate: “yes please” is not a boolean (expected true or false)");
+  assert_rejected (f, "[App]\nUnit=a.service\nDeviceCertificate=false\n", ": [App] Scopes: missing");
 }
 
 static void
@@ -405,7 +427,7 @@ test_duplicate (Fixture *f, gconstpointer data)
 static void
 test_rejected_together (Fixture *f, gconstpointer data)
 {
-  g_autofree char *valid = write_file (f, "valid.conf", VALID_POLICY);
+  g_free (write_file (f, "valid.conf", VALID_POLICY));
   g_autofree char *a = write_file (f, "a.conf", "[App]\nUnit=a.service\nScopes=x\nResources=http://a\n");
   g_autofree char *b = write_file (f, "b.conf", "[App]\nUser=latchkey-no-such-user\nScopes=x\n");
   g_autofree char *c = write_file (f, "c.conf", "[Ap]\n");
@@ -421,8 +443,8 @@ test_rejected_together (Fixture *f, gconstpointer data)
 static void
 test_allows_scopes (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = write_file (f, "weather.conf",
-                                      "[App]\nUnit=weather.service\nScopes=weather.read forecast.read\n");
+  g_free (write_file (f, "weather.conf",
+                                      "[App]\nUnit=weather.service\nScopes=weather.read forecast.read\n"));
   g_autoptr (LkAppPolicies) policies = load (f);
   const LkAppPolicy *policy = lk_app_policies_match (policies, 1000, "weather.service");
   const char *const one[] = { "weather.read", NULL };
@@ -446,10 +468,10 @@ test_allows_scopes (Fixture *f, gconstpointer data)
 static void
 test_allows_resource (Fixture *f, gconstpointer data)
 {
-  g_autofree char *with = write_file (f, "with.conf",
+  g_free (write_file (f, "with.conf",
                                       "[App]\nUnit=with.service\nScopes=x\n"
-                                      "Resources=https://api.example.com/weather https://api.example.com/forecast\n");
-  g_autofree char *without = write_file (f, "without.conf", "[App]\nUnit=without.service\nScopes=x\n");
+                                      "Resources=https://api.example.com/weather https://api.example.com/forecast\n"));
+  g_free (write_file (f, "without.conf", "[App]\nUnit=without.service\nScopes=x\n"));
   g_autoptr (LkAppPolicies) policies = load (f);
   const LkAppPolicy *policy = lk_app_policies_match (policies, 1000, "with.service");
 
@@ -476,6 +498,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/app-policy/match", test_match);
   ADD ("/app-policy/fields", test_fields);
+  ADD ("/app-policy/device-certificate", test_device_certificate);
   ADD ("/app-policy/example", test_example);
   ADD ("/app-policy/missing-dir", test_missing_dir);
   ADD ("/app-policy/unreadable-dir", test_unreadable_dir);
