@@ -56,6 +56,7 @@ typedef struct Operation {
   char *password;               /* secret, auth.password */
   GPtrArray *ca_certs;
   LkTpmKey *key;                /* the new one */
+  LkTpmKey *tls_key;            /* the TPM key of auth.certificate, if it has one */
   GBytes *spki;
   GBytes *csr;
   guint retry_source;           /* 202 Retry-After */
@@ -90,6 +91,7 @@ operation_free (Operation *op)
   lk_tpm_secret_string_free (op->password);
   g_clear_pointer (&op->ca_certs, g_ptr_array_unref);
   g_clear_pointer (&op->key, lk_tpm_key_unref);
+  g_clear_pointer (&op->tls_key, lk_tpm_key_unref);
   g_clear_pointer (&op->spki, g_bytes_unref);
   g_clear_pointer (&op->csr, g_bytes_unref);
   g_clear_handle_id (&op->retry_source, g_source_remove);
@@ -250,6 +252,7 @@ prepare_bootstrap (LkEnrollment *self, Operation *op, GError **error)
             cert = lk_certificate_from_pem (cert_pem, length, config->bootstrap_cert, &local_error);
           if (cert != NULL)
             op->auth.certificate = tls_certificate (TLS_NAME_BOOTSTRAP, key, cert->leaf_der, &local_error);
+          op->tls_key = g_steal_pointer (&key);
         }
       else
         op->auth.certificate = g_tls_certificate_new_from_files (config->bootstrap_cert, config->bootstrap_key,
@@ -473,6 +476,7 @@ on_enrolled (GObject *source, GAsyncResult *result, gpointer user_data)
                 error->message);
       g_clear_error (&error);
       g_clear_object (&self->op->auth.certificate);
+      g_clear_pointer (&self->op->tls_key, lk_tpm_key_unref);
       self->op->reenroll = FALSE;
       if (!prepare_bootstrap (self, self->op, &error))
         {
@@ -522,7 +526,7 @@ new_key_free (NewKey *new_key)
 
 typedef struct {
   char *subject;
-  LkTpmKey *current;   /* nullable */
+  LkTpmKey *current;   /* the key TLS authenticates with, nullable */
 } MakeKey;
 
 static void
@@ -617,7 +621,7 @@ on_cacerts (GObject *source, GAsyncResult *result, gpointer user_data)
   make = g_new0 (MakeKey, 1);
   /* §4.2.2: a renewal keeps the subject of the certificate it renews. */
   make->subject = g_strdup (self->op->reenroll ? self->identity->cert->subject : self->config->est_subject);
-  make->current = self->identity != NULL ? lk_tpm_key_ref (self->identity->key) : NULL;
+  make->current = self->op->tls_key != NULL ? lk_tpm_key_ref (self->op->tls_key) : NULL;
   g_task_set_task_data (task, make, (GDestroyNotify) make_key_free);
   g_task_run_in_thread (task, make_key);
 }
@@ -648,8 +652,11 @@ begin (LkEnrollment *self, gboolean renew, GTask *task, GError **error)
       return TRUE;
     }
   if (op->reenroll)
-    op->auth.certificate = tls_certificate (TLS_NAME_IDENTITY, self->identity->key, self->identity->cert->leaf_der,
-                                            &local_error);
+    {
+      op->tls_key = lk_tpm_key_ref (self->identity->key);
+      op->auth.certificate = tls_certificate (TLS_NAME_IDENTITY, op->tls_key, self->identity->cert->leaf_der,
+                                              &local_error);
+    }
   else
     prepare_bootstrap (self, op, &local_error);
   if (local_error != NULL)

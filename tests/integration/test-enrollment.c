@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <gnutls/x509.h>
+#include <time.h>
 #include <string.h>
 
 #include "certificate.h"
@@ -178,6 +180,88 @@ test_factory_certificate (Fixture *f, gconstpointer data)
   g_assert_cmpuint (lk_est_test_count_issued (f->est, "simpleenroll", "basic"), ==, 0);
 }
 
+/* A factory certificate from the bootstrap CA for @spki_der, PEM. */
+static char *
+issue_factory_certificate (Fixture *f, GBytes *spki_der)
+{
+  g_autofree char *ca_pem = NULL;
+  g_autofree char *ca_key_pem = NULL;
+  gnutls_x509_crt_t ca, crt;
+  gnutls_x509_privkey_t ca_key;
+  gnutls_pubkey_t pubkey;
+  gnutls_datum_t datum, out = { NULL, 0 };
+  gsize length;
+  const guint8 serial[] = { 0x02, 0x17 };
+  time_t now = time (NULL);
+  char *pem;
+
+  g_assert_true (g_file_get_contents (lk_test_peer_get (f->est, "EST_BOOTSTRAP_CA"), &ca_pem, NULL, NULL));
+  g_assert_true (g_file_get_contents (lk_test_peer_get (f->est, "EST_BOOTSTRAP_CA_KEY"), &ca_key_pem, NULL, NULL));
+  g_assert_cmpint (gnutls_x509_crt_init (&ca), ==, 0);
+  datum = (gnutls_datum_t) { (unsigned char *) ca_pem, (unsigned) strlen (ca_pem) };
+  g_assert_cmpint (gnutls_x509_crt_import (ca, &datum, GNUTLS_X509_FMT_PEM), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_init (&ca_key), ==, 0);
+  datum = (gnutls_datum_t) { (unsigned char *) ca_key_pem, (unsigned) strlen (ca_key_pem) };
+  g_assert_cmpint (gnutls_x509_privkey_import (ca_key, &datum, GNUTLS_X509_FMT_PEM), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_init (&pubkey), ==, 0);
+  datum.data = (unsigned char *) g_bytes_get_data (spki_der, &length);
+  datum.size = (unsigned) length;
+  g_assert_cmpint (gnutls_pubkey_import (pubkey, &datum, GNUTLS_X509_FMT_DER), ==, 0);
+
+  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_version (crt, 3), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_serial (crt, serial, sizeof serial), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_activation_time (crt, now - 60), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (crt, now + 86400), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_dn (crt, "CN=latchkey factory device 0002", NULL), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_pubkey (crt, pubkey), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_CLIENT, 0), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_sign2 (crt, ca, ca_key, GNUTLS_DIG_SHA256, 0), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &out), ==, 0);
+  pem = g_strndup ((const char *) out.data, out.size);
+  gnutls_free (out.data);
+  gnutls_x509_crt_deinit (crt);
+  gnutls_x509_crt_deinit (ca);
+  gnutls_x509_privkey_deinit (ca_key);
+  gnutls_pubkey_deinit (pubkey);
+  return pem;
+}
+
+/* The factory key in this TPM, a TSS2 PRIVATE KEY, as a device would leave the factory. */
+static void
+test_factory_tpm_key (Fixture *f, gconstpointer data)
+{
+  g_autofree char *key_path = lk_test_path ("factory-tpm-key.pem");
+  g_autofree char *cert_pem = NULL;
+  g_autofree char *cert_path = NULL;
+  g_autofree char *bootstrap = NULL;
+  g_autofree char *config = NULL;
+  g_autoptr (GError) error = NULL;
+
+  {
+    g_autoptr (LkTpmContext) ctx = lk_tpm_context_new (lk_test_env ("LATCHKEY_TEST_TCTI"), &error);
+    g_autoptr (LkTpmKey) key = NULL;
+    g_autoptr (GBytes) spki = NULL;
+
+    g_assert_no_error (error);
+    key = lk_tpm_key_create (ctx, &error);
+    g_assert_no_error (error);
+    g_assert_true (lk_tpm_key_save (key, key_path, &error));
+    spki = lk_tpm_key_get_public_der (key, &error);
+    g_assert_no_error (error);
+    cert_pem = issue_factory_certificate (f, spki);
+  }
+  lk_est_test_flush_tpm ();
+  cert_path = lk_test_write_file ("factory-tpm.pem", cert_pem);
+  bootstrap = g_strdup_printf ("BootstrapCertificate=%s\nBootstrapKey=%s\n", cert_path, key_path);
+  config = lk_est_test_config (f->est, bootstrap, "");
+  f->daemon = lk_test_daemon_start (config, NULL);
+  lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
+  assert_enrolled (f);
+  g_assert_cmpuint (lk_est_test_count_issued (f->est, "simpleenroll", "bootstrap-cert"), ==, 1);
+}
+
 typedef struct {
   char *cert_pem;
   char *key_path;
@@ -247,7 +331,8 @@ test_renewal_rotates_key (Fixture *f, gconstpointer data)
   started = g_get_monotonic_time ();
   renewed = lk_est_test_wait_change ("Serial", serial);
   lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
-  g_test_message ("renewal done %.0f ms after it was seen to start", (double) (g_get_monotonic_time () - started) / 1000);
+  g_test_message ("renewed %.0f ms after enrollment was seen (due at 10%% of a 20 s lifetime)",
+                  (double) (g_get_monotonic_time () - started) / 1000);
   assert_enrolled (f);
   new = save_identity ("new");
   g_assert_cmpstr (old.cert_pem, !=, new.cert_pem);
@@ -467,6 +552,7 @@ main (int argc, char **argv)
   g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
   ADD ("/enrollment/basic", NULL, test_basic);
   ADD ("/enrollment/factory-certificate", NULL, test_factory_certificate);
+  ADD ("/enrollment/factory-tpm-key", NULL, test_factory_tpm_key);
   ADD ("/enrollment/renewal-rotates-key", "\"lifetime\": 20", test_renewal_rotates_key);
   ADD ("/enrollment/refused-renewal-enrolls-again", NULL, test_refused_renewal);
   ADD ("/enrollment/server-down", "\"lifetime\": 20", test_server_down);
