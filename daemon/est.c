@@ -342,7 +342,9 @@ lk_est_enroll_async (LkEstClient *client,
       g_autofree char *header = g_strdup_printf ("Basic %s", encoded);
 
       soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", header);
+      /* What is ours to wipe; libsoup keeps its own copy of the header while it sends it. */
       memset (pair, 0, strlen (pair));
+      memset (encoded, 0, strlen (encoded));
       memset (header, 0, strlen (header));
     }
   if (auth->certificate != NULL)
