@@ -198,9 +198,11 @@ schedule_identity (LkEnrollment *self)
   g_clear_handle_id (&self->expiry_source, g_source_remove);
   if (left_ms > 0)
     self->expiry_source = g_timeout_add ((guint) MIN (left_ms, G_MAXUINT), on_expiry, self);
+  /* A second at least between renewals: a CA issuing very short lifetimes must not make a busy loop. */
   if (!self->replaced)
-    schedule_attempt (self, lk_renewal_time (cert->not_before, cert->not_after, self->config->renew_percent,
-                                             self->config->renew_jitter_percent));
+    schedule_attempt (self, MAX (lk_renewal_time (cert->not_before, cert->not_after, self->config->renew_percent,
+                                                  self->config->renew_jitter_percent),
+                                 now_seconds () + 1));
 }
 
 /* Lends @key and @cert_der to glib-networking as @name, for TLS client authentication. */
@@ -346,7 +348,8 @@ finish (LkEnrollment *self, const GError *error)
               const LkCertificate *cert = self->identity->cert;
               gint64 left = cert->not_after - now_seconds ();
 
-              if (left * 10 < cert->not_after - cert->not_before)
+              /* Halfway from when it was due to its expiry, a renewal still failing is worth a warning. */
+              if (left * 200 < (cert->not_after - cert->not_before) * (100 - self->config->renew_percent))
                 lk_event (G_LOG_LEVEL_WARNING, "enrollment", LK_MESSAGE_CERT_EXPIRING,
                           "the device certificate (serial %s) expires in %" G_GINT64_FORMAT " s and is not renewed",
                           cert->serial, left);

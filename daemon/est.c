@@ -200,6 +200,34 @@ response_certs (LkHttpResponse *response, const char *url, GError **error)
   return certs;
 }
 
+static void
+unref_certificate (gpointer data, GClosure *closure)
+{
+  g_object_unref (data);
+}
+
+static void
+on_network_event (SoupMessage *message, GSocketClientEvent event, GIOStream *connection, gpointer user_data)
+{
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING)
+    g_tls_connection_set_certificate (G_TLS_CONNECTION (connection), user_data);
+}
+
+/*
+ * Presents @certificate for TLS client authentication. It is set on the
+ * connection before the handshake, not only offered when the server asks:
+ * glib-networking keys its cache of TLS sessions by the certificate the
+ * connection has then, and a session resumed from a connection with
+ * another certificate (or none) would carry that one's authentication.
+ */
+static void
+set_client_certificate (SoupMessage *message, GTlsCertificate *certificate)
+{
+  soup_message_set_tls_client_certificate (message, certificate);
+  g_signal_connect_data (message, "network-event", G_CALLBACK (on_network_event), g_object_ref (certificate),
+                         unref_certificate, 0);
+}
+
 static GTask *
 start_request (LkEstClient *client, const char *operation, GCancellable *cancellable,
                GAsyncReadyCallback callback, gpointer user_data, GError **error)
@@ -255,7 +283,7 @@ lk_est_get_cacerts_async (LkEstClient *client,
       return;
     }
   if (certificate != NULL)
-    soup_message_set_tls_client_certificate (message, certificate);
+    set_client_certificate (message, certificate);
   lk_http_send_async (request->http, message, EST_MAX_BODY, cancellable, on_cacerts, g_steal_pointer (&task));
 }
 
@@ -348,7 +376,7 @@ lk_est_enroll_async (LkEstClient *client,
       memset (header, 0, strlen (header));
     }
   if (auth->certificate != NULL)
-    soup_message_set_tls_client_certificate (message, auth->certificate);
+    set_client_certificate (message, auth->certificate);
   lk_http_send_async (request->http, message, EST_MAX_BODY, cancellable, on_enrolled, g_steal_pointer (&task));
 }
 

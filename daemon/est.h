@@ -29,8 +29,8 @@ typedef struct {
 /*
  * The CA certificates (/cacerts), as a GPtrArray of DER GBytes, never
  * empty. @certificate (nullable) is presented if the server asks, as for
- * the enrollment that follows: a TLS session resumed from a connection
- * without it would carry no client authentication.
+ * the enrollment that follows, so that the TLS session the enrollment may
+ * resume is one with the same client authentication.
  */
 void lk_est_get_cacerts_async (LkEstClient *client,
                                GTlsCertificate *certificate,

@@ -437,6 +437,43 @@ test_server_down (Fixture *f, gconstpointer data)
   assert_enrolled (f);
 }
 
+/*
+ * Renewal fails until the certificate expires: a state of its own, signalled,
+ * with warnings before; once the server is back, the bootstrap credential
+ * enrolls the device again.
+ */
+static void
+test_expired (Fixture *f, gconstpointer data)
+{
+  g_autofree char *serial = NULL;
+  g_autofree char *renewed = NULL;
+
+  start_basic (f, "RenewAtPercent=10\nRenewJitterPercent=0\n");
+  lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
+  serial = certificate_property ("Serial");
+  lk_est_test_switch (f->est, "\"down\": true");
+  lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "expired");
+  lk_test_wait_log (f->daemon, "and is not renewed");
+  lk_test_wait_log (f->daemon, "has expired");
+  lk_est_test_switch (f->est, "\"down\": false");
+  renewed = lk_est_test_wait_change ("Serial", serial);
+  lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
+  assert_enrolled (f);
+  {
+    /* The certificate after the expired one came from the bootstrap credential: renewals come only after it. */
+    g_autoptr (JsonObject) log = lk_est_test_log (f->est);
+    JsonArray *issued = json_object_get_array_member (log, "issued");
+
+    for (guint i = 0; i < 2; i++)
+      {
+        JsonObject *entry = json_array_get_object_element (issued, i);
+
+        g_assert_cmpstr (json_object_get_string_member (entry, "operation"), ==, "simpleenroll");
+        g_assert_cmpstr (json_object_get_string_member (entry, "auth"), ==, "basic");
+      }
+  }
+}
+
 /* Two 202s with Retry-After: 1, then the certificate. */
 static void
 test_retry_after (Fixture *f, gconstpointer data)
@@ -556,6 +593,7 @@ main (int argc, char **argv)
   ADD ("/enrollment/renewal-rotates-key", "\"lifetime\": 20", test_renewal_rotates_key);
   ADD ("/enrollment/refused-renewal-enrolls-again", NULL, test_refused_renewal);
   ADD ("/enrollment/server-down", "\"lifetime\": 20", test_server_down);
+  ADD ("/enrollment/expired", "\"lifetime\": 5", test_expired);
   ADD ("/enrollment/retry-after", "\"retryAfter\": 1, \"retryCount\": 2", test_retry_after);
   ADD ("/enrollment/wrong-server-certificate", "\"wrongServerCert\": true", test_wrong_server_certificate);
   ADD ("/enrollment/malformed-pkcs7", "\"malformedPkcs7\": true", test_malformed_pkcs7);
