@@ -26,6 +26,9 @@ typedef int (*LkCtlVerb) (LkCtl *ctl, int argc, char **argv);
 int lk_ctl_status (LkCtl *ctl, int argc, char **argv);
 int lk_ctl_pair (LkCtl *ctl, int argc, char **argv);
 int lk_ctl_unpair (LkCtl *ctl, int argc, char **argv);
+int lk_ctl_cert (LkCtl *ctl, int argc, char **argv);
+int lk_ctl_enroll (LkCtl *ctl, int argc, char **argv);
+int lk_ctl_renew (LkCtl *ctl, int argc, char **argv);
 
 /*
  * Reads the string and unsigned properties of @interface into @props

@@ -15,6 +15,9 @@ static const struct {
   { "status", lk_ctl_status, "Show the device and daemon state" },
   { "pair", lk_ctl_pair, "Pair this device with its owner's phone" },
   { "unpair", lk_ctl_unpair, "Forget the owner's grant" },
+  { "cert", lk_ctl_cert, "Show the device certificate" },
+  { "enroll", lk_ctl_enroll, "Enroll with the fleet CA now" },
+  { "renew", lk_ctl_renew, "Renew the device certificate now" },
 };
 
 static char *

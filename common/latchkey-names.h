@@ -11,6 +11,7 @@
 #define LK_PAIRING_INTERFACE    "io.latchkey.Agent1.Pairing"
 #define LK_TOKENS_INTERFACE     "io.latchkey.Agent1.Tokens"
 #define LK_LOGIN_INTERFACE      "io.latchkey.Agent1.Login"
+#define LK_CERTIFICATE_INTERFACE "io.latchkey.Agent1.Certificate"
 
 /* Errors of our own; access and argument errors use the freedesktop names. */
 #define LK_DBUS_ERROR_PREFIX    "io.latchkey.Agent1.Error."

@@ -28,6 +28,7 @@ static const LkConfigKey schema[] = {
   { GROUP, "Scopes",      LK_CONFIG_STRING },
   { GROUP, "Resources",   LK_CONFIG_STRING },
   { GROUP, "RequireDPoP", LK_CONFIG_BOOLEAN },
+  { GROUP, "DeviceCertificate", LK_CONFIG_BOOLEAN },
 };
 
 static void
@@ -95,6 +96,12 @@ parse_scopes (GKeyFile *kf, const char *path, LkAppPolicy *policy, GError **erro
 {
   g_autofree char *value = g_key_file_get_string (kf, GROUP, "Scopes", NULL);
 
+  /* An app that only uses the device certificate needs no token. */
+  if (value == NULL && policy->device_certificate)
+    {
+      policy->scopes = g_new0 (char *, 1);
+      return TRUE;
+    }
   if (value == NULL)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [%s] Scopes: missing", path, GROUP);
@@ -220,6 +227,8 @@ app_policy_load (const char *path, const char *name, GError **error)
     }
   policy->name = g_strdup (name);
   policy->path = g_strdup (path);
+  /* Checked by the schema; absent is false. */
+  policy->device_certificate = g_key_file_get_boolean (kf, GROUP, "DeviceCertificate", NULL);
   if (!parse_callers (kf, path, policy, error) ||
       !parse_scopes (kf, path, policy, error) ||
       !parse_resources (kf, path, policy, error))

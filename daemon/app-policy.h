@@ -15,9 +15,10 @@ typedef struct {
   char *unit;            /* NULL: any unit */
   gboolean match_uid;
   uid_t uid;             /* when match_uid */
-  GStrv scopes;          /* allowed, non-empty */
+  GStrv scopes;          /* allowed; empty only with device_certificate */
   GStrv resources;       /* allowed, possibly empty (never NULL) */
   gboolean require_dpop;
+  gboolean device_certificate;  /* may read the device certificate chain */
 } LkAppPolicy;
 
 typedef struct _LkAppPolicies LkAppPolicies;

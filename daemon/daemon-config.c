@@ -55,6 +55,18 @@ static const LkConfigKey schema[] = {
   { "Login", "FailureWindow", LK_CONFIG_UINT, NULL, 1, 86400 },
   { "Login", "LockoutDuration", LK_CONFIG_UINT, NULL, 1, 86400 },
   { "Login", "ClockSkew",     LK_CONFIG_UINT, NULL, 0, 300 },
+  { "Enrollment", "Url",          LK_CONFIG_STRING },
+  { "Enrollment", "Label",        LK_CONFIG_STRING },
+  { "Enrollment", "TrustAnchors", LK_CONFIG_STRING },
+  { "Enrollment", "Subject",      LK_CONFIG_STRING },
+  { "Enrollment", "BootstrapCertificate", LK_CONFIG_STRING },
+  { "Enrollment", "BootstrapKey",         LK_CONFIG_STRING },
+  { "Enrollment", "BootstrapUser",        LK_CONFIG_STRING },
+  { "Enrollment", "BootstrapPassword",    LK_CONFIG_STRING },
+  { "Enrollment", "RenewAtPercent",     LK_CONFIG_UINT, NULL, 10, 90 },
+  { "Enrollment", "RenewJitterPercent", LK_CONFIG_UINT, NULL, 0, 20 },
+  { "Enrollment", "RetryFirst",         LK_CONFIG_UINT, NULL, 1, 3600 },
+  { "Enrollment", "RetryMax",           LK_CONFIG_UINT, NULL, 1, 86400 },
 };
 
 /* A [group] key that lk_config_schema_load() accepted, or @fallback when absent. */
@@ -165,6 +177,136 @@ load_login (LkConfig *config, GKeyFile *kf, const char *path, GError **error)
   return TRUE;
 }
 
+/*
+ * A bootstrap secret's file: a path, or "credential:NAME" for a systemd
+ * credential (systemd.exec(5) LoadCredential=), found in
+ * $CREDENTIALS_DIRECTORY.
+ */
+static gboolean
+resolve_secret_path (GKeyFile *kf, const char *path, const char *key, char **ret_path, GError **error)
+{
+  g_autofree char *value = g_key_file_get_string (kf, "Enrollment", key, NULL);
+  const char *directory;
+
+  if (value == NULL || !g_str_has_prefix (value, "credential:"))
+    {
+      *ret_path = g_steal_pointer (&value);
+      return TRUE;
+    }
+  directory = g_getenv ("CREDENTIALS_DIRECTORY");
+  if (directory == NULL || strchr (value + strlen ("credential:"), '/') != NULL
+      || value[strlen ("credential:")] == '\0')
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] %s: %s", path, key,
+                   directory == NULL ? "names a credential, but $CREDENTIALS_DIRECTORY is not set"
+                                     : "not a credential name");
+      return FALSE;
+    }
+  *ret_path = g_build_filename (directory, value + strlen ("credential:"), NULL);
+  return TRUE;
+}
+
+/* The subject with %m (the machine ID) and %H (the host name) expanded. */
+static char *
+expand_subject (const char *subject)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (const char *p = subject; *p != '\0'; p++)
+    {
+      if (p[0] == '%' && p[1] == 'm')
+        {
+          g_autofree char *id = NULL;
+
+          if (g_file_get_contents ("/etc/machine-id", &id, NULL, NULL))
+            g_string_append (out, g_strstrip (id));
+          p++;
+        }
+      else if (p[0] == '%' && p[1] == 'H')
+        {
+          g_string_append (out, g_get_host_name ());
+          p++;
+        }
+      else
+        g_string_append_c (out, *p);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static gboolean
+load_enrollment (GKeyFile *kf, const char *path, LkConfig *config, GError **error)
+{
+  g_autofree char *subject = NULL;
+  g_autoptr (GUri) uri = NULL;
+
+  config->est_url = g_key_file_get_string (kf, "Enrollment", "Url", NULL);
+  config->est_label = g_key_file_get_string (kf, "Enrollment", "Label", NULL);
+  config->est_trust_anchors = g_key_file_get_string (kf, "Enrollment", "TrustAnchors", NULL);
+  config->bootstrap_user = g_key_file_get_string (kf, "Enrollment", "BootstrapUser", NULL);
+  subject = g_key_file_get_string (kf, "Enrollment", "Subject", NULL);
+  config->est_subject = expand_subject (subject ? subject : "CN=%m");
+  config->renew_percent = get_uint (kf, "Enrollment", "RenewAtPercent", 67);
+  config->renew_jitter_percent = get_uint (kf, "Enrollment", "RenewJitterPercent", 5);
+  config->retry_first = get_uint (kf, "Enrollment", "RetryFirst", 30);
+  config->retry_max = get_uint (kf, "Enrollment", "RetryMax", 3600);
+  if (!resolve_secret_path (kf, path, "BootstrapCertificate", &config->bootstrap_cert, error)
+      || !resolve_secret_path (kf, path, "BootstrapKey", &config->bootstrap_key, error)
+      || !resolve_secret_path (kf, path, "BootstrapPassword", &config->bootstrap_password, error))
+    return FALSE;
+
+  if (config->est_url == NULL)
+    {
+      if (g_key_file_has_group (kf, "Enrollment"))
+        {
+          g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] Url: needed in [Enrollment]", path);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  uri = g_uri_parse (config->est_url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 || g_uri_get_query (uri) != NULL
+      || g_uri_get_fragment (uri) != NULL)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] Url: “%s” is not an https URL", path,
+                   config->est_url);
+      return FALSE;
+    }
+  /* RFC 7030 §3.6: the EST server is verified against its own anchors, never the system's. */
+  if (config->est_trust_anchors == NULL)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] TrustAnchors: needed with Url", path);
+      return FALSE;
+    }
+  if (config->est_label != NULL && strspn (config->est_label, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                               "0123456789-._~") != strlen (config->est_label))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] Label: “%s” is not a path segment", path,
+                   config->est_label);
+      return FALSE;
+    }
+  if ((config->bootstrap_cert == NULL) != (config->bootstrap_key == NULL)
+      || (config->bootstrap_user == NULL) != (config->bootstrap_password == NULL))
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] %s", path,
+                   (config->bootstrap_cert == NULL) != (config->bootstrap_key == NULL)
+                     ? "BootstrapCertificate and BootstrapKey go together"
+                     : "BootstrapUser and BootstrapPassword go together");
+      return FALSE;
+    }
+  if (config->retry_first > config->retry_max)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] RetryFirst: more than RetryMax", path);
+      return FALSE;
+    }
+  /* The enrolled key is rotated in the TPM at each renewal. */
+  if (config->key_backend != LK_KEYSTORE_TPM2)
+    {
+      g_set_error (error, LK_ERROR, LK_ERROR_CONFIG, "%s: [Enrollment] needs KeyBackend=tpm2", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 LkConfig *
 lk_config_load (const char *path, GError **error)
 {
@@ -245,7 +387,7 @@ lk_config_load (const char *path, GError **error)
   config->rate_per_minute = get_uint (kf, "Tokens", "RateLimit", 120);
   config->rate_burst = get_uint (kf, "Tokens", "RateBurst", 20);
 
-  if (!load_login (config, kf, path, error))
+  if (!load_login (config, kf, path, error) || !load_enrollment (kf, path, config, error))
     return NULL;
 
   /* Only a TPM can tie a secret to the boot chain. */
@@ -276,6 +418,14 @@ lk_config_free (LkConfig *config)
   g_free (config->login_scopes);
   g_clear_pointer (&config->login_allow, g_hash_table_unref);
   g_strfreev (config->login_owner_users);
+  g_free (config->est_url);
+  g_free (config->est_label);
+  g_free (config->est_trust_anchors);
+  g_free (config->est_subject);
+  g_free (config->bootstrap_cert);
+  g_free (config->bootstrap_key);
+  g_free (config->bootstrap_user);
+  g_free (config->bootstrap_password);
   if (config->seal_pcrs != NULL)
     g_byte_array_unref (config->seal_pcrs);
   g_free (config);

@@ -37,6 +37,18 @@ typedef struct {
   guint login_failure_window;     /* [Login] FailureWindow, seconds */
   guint login_lockout;            /* [Login] LockoutDuration, seconds */
   guint login_clock_skew;         /* [Login] ClockSkew, seconds */
+  char *est_url;                  /* [Enrollment] Url, NULL: no enrollment */
+  char *est_label;                /* [Enrollment] Label, NULL for none */
+  char *est_trust_anchors;        /* [Enrollment] TrustAnchors, needed with Url */
+  char *est_subject;              /* [Enrollment] Subject, %m and %H expanded */
+  char *bootstrap_cert;           /* [Enrollment] BootstrapCertificate, a path (credentials resolved) */
+  char *bootstrap_key;            /* [Enrollment] BootstrapKey */
+  char *bootstrap_user;           /* [Enrollment] BootstrapUser */
+  char *bootstrap_password;       /* [Enrollment] BootstrapPassword: the path of a file holding it */
+  guint renew_percent;            /* [Enrollment] RenewAtPercent */
+  guint renew_jitter_percent;     /* [Enrollment] RenewJitterPercent */
+  guint retry_first;              /* [Enrollment] RetryFirst, seconds */
+  guint retry_max;                /* [Enrollment] RetryMax, seconds */
 } LkConfig;
 
 LkConfig *lk_config_load (const char *path, GError **error);

@@ -8,6 +8,7 @@
 #include "bus-source.h"
 #include "daemon.h"
 #include "device-object.h"
+#include "enrollment-object.h"
 #include "error.h"
 #include "grant-keeper.h"
 #include "latchkey-names.h"
@@ -32,6 +33,7 @@ struct _LkDaemon {
   LkGrantKeeper *keeper;      /* while paired */
   LkTokens *tokens;           /* for apps; after lk_daemon_load_identity() */
   LkLogins *logins;           /* console logins; NULL without [Login] */
+  LkEnrollment *enrollment;   /* NULL without [Enrollment] Url */
 };
 
 static void drop_keeper (LkDaemon *daemon);
@@ -104,6 +106,12 @@ lk_daemon_free (LkDaemon *daemon)
     }
   g_clear_object (&daemon->pairing);
   drop_keeper (daemon);
+  if (daemon->enrollment != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->enrollment, daemon);
+      lk_enrollment_stop (daemon->enrollment);
+    }
+  g_clear_object (&daemon->enrollment);
   g_clear_pointer (&daemon->tokens, lk_tokens_unref);
   g_clear_pointer (&daemon->logins, lk_logins_free);
   finish_requests (daemon);
@@ -153,6 +161,14 @@ lk_daemon_load_identity (LkDaemon *daemon, GError **error)
            daemon->key_thumbprint, lk_keystore_get_algorithm (keystore),
            lk_key_backend_to_string (backend));
   daemon->keystore = g_steal_pointer (&keystore);
+
+  if (daemon->config->est_url != NULL)
+    {
+      daemon->enrollment = lk_enrollment_new (daemon->config, lk_keystore_get_tpm_context (daemon->keystore),
+                                              daemon->state_dir, error);
+      if (daemon->enrollment == NULL)
+        return FALSE;
+    }
 
   /* A grant that cannot be read leaves the device unpaired, not without identity. */
   daemon->stored_grant = lk_grant_load (daemon->keystore, daemon->state_dir, &local_error);
@@ -288,6 +304,15 @@ resume_grant (LkDaemon *daemon)
   lk_info ("pairing", "paired with %s at %s", grant->owner_name, grant->issuer);
   keep_grant (daemon, g_steal_pointer (&grant), NULL);
   daemon->state = LK_DEVICE_STATE_PAIRED;
+}
+
+static void
+on_enrollment_changed (LkEnrollment *enrollment, gpointer user_data)
+{
+  LkDaemon *daemon = user_data;
+
+  if (daemon->bus != NULL)
+    lk_enrollment_object_emit_changed (daemon->bus);
 }
 
 static gboolean
@@ -465,6 +490,8 @@ lk_daemon_start (LkDaemon *daemon,
     r = lk_tokens_object_add (bus, daemon);
   if (r >= 0)
     r = lk_login_object_add (bus, daemon);
+  if (r >= 0)
+    r = lk_enrollment_object_add (bus, daemon);
   if (r < 0)
     {
       g_set_error (error, LK_ERROR, LK_ERROR_BUS, "cannot export %s: %s", LK_OBJECT_PATH, g_strerror (-r));
@@ -495,6 +522,11 @@ lk_daemon_start (LkDaemon *daemon,
   daemon->bus = g_steal_pointer (&bus);
 
   lk_info ("bus", "serving %s on the %s", LK_BUS_NAME, where);
+  if (daemon->enrollment != NULL)
+    {
+      g_signal_connect (daemon->enrollment, "changed", G_CALLBACK (on_enrollment_changed), daemon);
+      lk_enrollment_start (daemon->enrollment);
+    }
   return TRUE;
 }
 
@@ -563,4 +595,10 @@ const char *
 lk_daemon_get_key_algorithm (LkDaemon *daemon)
 {
   return lk_keystore_get_algorithm (daemon->keystore);
+}
+
+LkEnrollment *
+lk_daemon_get_enrollment (LkDaemon *daemon)
+{
+  return daemon->enrollment;
 }

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "daemon-config.h"
+#include "enrollment.h"
 #include "grant.h"
 #include "login.h"
 #include "tokens.h"
@@ -72,3 +73,6 @@ gint64 lk_daemon_get_token_expires_at (LkDaemon *daemon);
  */
 void lk_daemon_unpair_async (LkDaemon *daemon, GAsyncReadyCallback callback, gpointer user_data);
 gboolean lk_daemon_unpair_finish (GAsyncResult *result, gboolean *ret_revoked, GError **error);
+
+/* The device certificate's enrollment and renewal, NULL when [Enrollment] is not configured. */
+LkEnrollment *lk_daemon_get_enrollment (LkDaemon *daemon);

@@ -29,6 +29,7 @@ static const struct {
   { LK_ERROR_NOT_PAIRED,    LK_DBUS_ERROR_PREFIX "NotPaired" },
   { LK_ERROR_NOT_ALLOWED,   LK_DBUS_ERROR_PREFIX "NotAllowed" },
   { LK_ERROR_LOCKED_OUT,    LK_DBUS_ERROR_PREFIX "LockedOut" },
+  { LK_ERROR_NOT_ENROLLED,  LK_DBUS_ERROR_PREFIX "NotEnrolled" },
 };
 
 const char *

@@ -28,6 +28,7 @@ typedef enum {
   LK_ERROR_NOT_PAIRED,
   LK_ERROR_NOT_ALLOWED,     /* a valid identity, not allowed what it asked (a login as that user) */
   LK_ERROR_LOCKED_OUT,      /* too many failed logins for that user */
+  LK_ERROR_NOT_ENROLLED,
 } LkError;
 
 GQuark lk_error_quark (void);

@@ -371,3 +371,11 @@ lk_tokens_create_proof (LkTokens *tokens,
     }
   return lk_dpop_proof_new (tokens->keystore, method, url, nonce, access_token, error);
 }
+
+const LkAppPolicy *
+lk_tokens_match_policy (LkTokens *tokens, const LkCaller *caller)
+{
+  if (tokens->policies == NULL)
+    return NULL;
+  return lk_app_policies_match (tokens->policies, caller->uid, caller->unit);
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "app-policy.h"
 #include "authz.h"
 #include "grant-keeper.h"
 #include "token-cache.h"
@@ -67,3 +68,6 @@ char *lk_tokens_create_proof (LkTokens *tokens,
                               const char *access_token,
                               const char *nonce,
                               GError **error);
+
+/* The app policy in force for @caller; NULL when none matches. */
+const LkAppPolicy *lk_tokens_match_policy (LkTokens *tokens, const LkCaller *caller);

@@ -98,6 +98,21 @@ lk_tpm_key_unref (LkTpmKey *self)
   g_free (self);
 }
 
+void
+lk_tpm_key_unload (LkTpmKey *self)
+{
+  g_autoptr(LkTpmContextLocker) locker = NULL;
+
+  g_return_if_fail (self != NULL);
+
+  locker = lk_tpm_context_lock_connected (self->ctx);
+  if (locker == NULL || self->handle == ESYS_TR_NONE)
+    return;
+  if (lk_tpm_context_get_generation (locker) == self->generation)
+    Esys_FlushContext (lk_tpm_context_get_esys (locker), self->handle);
+  self->handle = ESYS_TR_NONE;
+}
+
 LkTpmContext *
 lk_tpm_key_get_context (LkTpmKey *self)
 {

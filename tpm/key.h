@@ -23,6 +23,9 @@ LkTpmKey     *lk_tpm_key_ref                 (LkTpmKey              *self);
 void          lk_tpm_key_unref               (LkTpmKey              *self);
 
 LkTpmContext *lk_tpm_key_get_context         (LkTpmKey              *self);
+/* Flushes the key from the TPM until its next use loads it again: a TPM
+ * holds only a few objects, and creating a key needs room for two. */
+void          lk_tpm_key_unload              (LkTpmKey              *self);
 
 GBytes       *lk_tpm_key_sign_digest         (LkTpmKey              *self,
                                               const guint8          *digest,

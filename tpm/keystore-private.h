@@ -68,6 +68,7 @@ void        lk_keystore_init       (LkKeystore           *self,
                                     const char           *state_dir);
 const char *lk_keystore_blob_magic (LkKeystoreBackend     backend);
 
+LkTpmContext *lk_keystore_tpm2_get_context (LkKeystore *self);
 LkKeystore *lk_keystore_tpm2_new   (const char           *state_dir,
                                     const char           *tcti,
                                     GError              **error);

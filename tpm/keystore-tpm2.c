@@ -147,3 +147,9 @@ lk_keystore_tpm2_new (const char  *state_dir,
   self->key_path = g_build_filename (state_dir, LK_KEYSTORE_DEVICE_KEY_FILE, NULL);
   return &self->parent;
 }
+
+LkTpmContext *
+lk_keystore_tpm2_get_context (LkKeystore *keystore)
+{
+  return ((Tpm2Keystore *) keystore)->ctx;
+}

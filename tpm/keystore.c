@@ -131,6 +131,14 @@ lk_keystore_get_backend (LkKeystore *self)
   return self->backend;
 }
 
+LkTpmContext *
+lk_keystore_get_tpm_context (LkKeystore *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->backend == LK_KEYSTORE_TPM2 ? lk_keystore_tpm2_get_context (self) : NULL;
+}
+
 gboolean
 lk_keystore_ensure_device_key (LkKeystore  *self,
                                gboolean    *ret_created,

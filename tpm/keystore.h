@@ -62,6 +62,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkKeystore, lk_keystore_unref)
 LkKeystoreBackend lk_keystore_get_backend (LkKeystore *self);
 
 /*
+ * The TPM behind a tpm2 keystore, for keys other than the device key (the
+ * enrolled certificate's, rotated at each renewal); NULL for the other
+ * backends. Not a new reference.
+ */
+LkTpmContext *lk_keystore_get_tpm_context (LkKeystore *self);
+
+/*
  * Loads the device key, or creates and stores it (atomically) when there
  * is none; @ret_created (nullable) says which. A key that exists but
  * cannot be used is an error (LK_TPM_ERROR_KEY_FILE_CORRUPT naming the

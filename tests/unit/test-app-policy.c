@@ -218,6 +218,25 @@ test_fields (Fixture *f, gconstpointer data)
   g_assert_true (policy->require_dpop);
 }
 
+/* An app that only presents the device certificate needs no scope. */
+static void
+test_device_certificate (Fixture *f, gconstpointer data)
+{
+  const LkAppPolicy *policy;
+  g_autoptr (LkAppPolicies) policies = NULL;
+
+  g_free (write_file (f, "mqtt.conf", "[App]\nUnit=mqtt-bridge.service\nDeviceCertificate=true\n"));
+  g_free (write_file (f, "weather.conf", "[App]\nUnit=weather.service\nScopes=weather.read\n"));
+  policies = load (f);
+  assert_no_problems (f);
+  policy = lk_app_policies_match (policies, 1000, "mqtt-bridge.service");
+  g_assert_true (policy->device_certificate);
+  g_assert_cmpuint (g_strv_length (policy->scopes), ==, 0);
+  g_assert_false (lk_app_policy_allows_scopes (policy, (const char *const[]) { "weather.read", NULL }, NULL));
+  policy = lk_app_policies_match (policies, 1000, "weather.service");
+  g_assert_false (policy->device_certificate);
+}
+
 /* The documented example loads as it is. */
 static void
 test_example (Fixture *f, gconstpointer data)
@@ -319,6 +338,9 @@ test_rejected_syntax (Fixture *f, gconstpointer data)
                    "group, or comment");
   assert_rejected (f, "[App]\nUnit=a.service\nScopes=x\nRequireDPoP=maybe\n",
                    ": [App] RequireDPoP: “maybe” is not a boolean (expected true or false)");
+  assert_rejected (f, "[App]\nUnit=a.service\nDeviceCertificate=yes please\n",
+                   ": [App] DeviceCertificate: “yes please” is not a boolean (expected true or false)");
+  assert_rejected (f, "[App]\nUnit=a.service\nDeviceCertificate=false\n", ": [App] Scopes: missing");
 }
 
 static void
@@ -483,6 +505,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/app-policy/match", test_match);
   ADD ("/app-policy/fields", test_fields);
+  ADD ("/app-policy/device-certificate", test_device_certificate);
   ADD ("/app-policy/example", test_example);
   ADD ("/app-policy/missing-dir", test_missing_dir);
   ADD ("/app-policy/unreadable-dir", test_unreadable_dir);

@@ -308,6 +308,75 @@ test_wrong_types (Fixture *f, gconstpointer data)
   assert_typed_error (f, "[T]\nColour=blue\n", ": [T] Colour: “blue” is not one of: red, green");
 }
 
+static void
+test_enrollment (Fixture *f, gconstpointer data)
+{
+  g_autofree char *credentials = g_build_filename (f->dir, "creds", NULL);
+  g_autofree char *key_path = g_build_filename (credentials, "factory-key", NULL);
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkConfig) config = NULL;
+
+  g_setenv ("CREDENTIALS_DIRECTORY", credentials, TRUE);
+  path = write_config (f, "[Enrollment]\nUrl=https://est.example.com/.well-known/est\nLabel=displays\n"
+                          "TrustAnchors=/etc/est-ca.pem\nSubject=CN=%H,O=Fleet\n"
+                          "BootstrapCertificate=/etc/factory.pem\nBootstrapKey=credential:factory-key\n"
+                          "RenewAtPercent=50\nRenewJitterPercent=0\nRetryFirst=2\nRetryMax=60\n");
+  config = lk_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->est_url, ==, "https://est.example.com/.well-known/est");
+  g_assert_cmpstr (config->est_label, ==, "displays");
+  g_assert_cmpstr (config->est_trust_anchors, ==, "/etc/est-ca.pem");
+  g_assert_true (g_str_has_prefix (config->est_subject, "CN="));
+  g_assert_true (g_str_has_suffix (config->est_subject, ",O=Fleet"));
+  g_assert_cmpstr (config->est_subject + 3, !=, "%H,O=Fleet");
+  g_assert_cmpstr (config->bootstrap_cert, ==, "/etc/factory.pem");
+  g_assert_cmpstr (config->bootstrap_key, ==, key_path);
+  g_assert_null (config->bootstrap_user);
+  g_assert_cmpuint (config->renew_percent, ==, 50);
+  g_assert_cmpuint (config->renew_jitter_percent, ==, 0);
+  g_assert_cmpuint (config->retry_first, ==, 2);
+  g_assert_cmpuint (config->retry_max, ==, 60);
+  g_clear_pointer (&config, lk_config_free);
+
+  /* Defaults. */
+  g_free (path);
+  path = write_config (f, "[Enrollment]\nUrl=https://est.example.com/.well-known/est\nTrustAnchors=/a.pem\n"
+                          "BootstrapUser=device\nBootstrapPassword=/run/pw\n");
+  config = lk_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (config->est_subject, "CN="));
+  g_assert_cmpuint (config->renew_percent, ==, 67);
+  g_assert_cmpuint (config->renew_jitter_percent, ==, 5);
+  g_assert_cmpuint (config->retry_first, ==, 30);
+  g_assert_cmpuint (config->retry_max, ==, 3600);
+
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/.well-known/est\n",
+                       ": [Enrollment] TrustAnchors: needed with Url");
+  assert_config_error (f, "[Enrollment]\nUrl=http://e.example/.well-known/est\nTrustAnchors=/a\n",
+                       ": [Enrollment] Url: “http://e.example/.well-known/est” is not an https URL");
+  assert_config_error (f, "[Enrollment]\nTrustAnchors=/a\n", ": [Enrollment] Url: needed in [Enrollment]");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\nLabel=a/b\n",
+                       ": [Enrollment] Label: “a/b” is not a path segment");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\nBootstrapKey=/k\n",
+                       ": [Enrollment] BootstrapCertificate and BootstrapKey go together");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\nBootstrapUser=u\n",
+                       ": [Enrollment] BootstrapUser and BootstrapPassword go together");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\nRetryFirst=10\nRetryMax=5\n",
+                       ": [Enrollment] RetryFirst: more than RetryMax");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\nRenewAtPercent=95\n",
+                       ": [Enrollment] RenewAtPercent: “95” is not an integer between 10 and 90");
+  assert_config_error (f, "[Device]\nKeyBackend=software\n[Enrollment]\nUrl=https://e.example/est\n"
+                          "TrustAnchors=/a\n", ": [Enrollment] needs KeyBackend=tpm2");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\n"
+                          "BootstrapPassword=credential:../pw\nBootstrapUser=u\n",
+                       ": [Enrollment] BootstrapPassword: not a credential name");
+  g_unsetenv ("CREDENTIALS_DIRECTORY");
+  assert_config_error (f, "[Enrollment]\nUrl=https://e.example/est\nTrustAnchors=/a\n"
+                          "BootstrapPassword=credential:pw\nBootstrapUser=u\n",
+                       ": [Enrollment] BootstrapPassword: names a credential, but $CREDENTIALS_DIRECTORY is not set");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -327,6 +396,7 @@ main (int argc, char **argv)
   ADD ("/config/empty-string", test_empty_string);
   ADD ("/config/nul-byte", test_nul_byte);
   ADD ("/config/wrong-types", test_wrong_types);
+  ADD ("/config/enrollment", test_enrollment);
 #undef ADD
 
   return g_test_run ();

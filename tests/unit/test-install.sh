@@ -13,6 +13,7 @@ fi
 rm -f "$dest.log"
 # Where each file lands is configure's choice; what must land there is not.
 expected='*/bin/latchkeyctl
+*/dbus-1/interfaces/io.latchkey.Agent1.Certificate.xml
 */dbus-1/interfaces/io.latchkey.Agent1.Device.xml
 */dbus-1/interfaces/io.latchkey.Agent1.Pairing.xml
 */dbus-1/interfaces/io.latchkey.Agent1.Tokens.xml
