@@ -341,6 +341,7 @@ lk_est_enroll_async (LkEstClient *client,
                                           callback, user_data, &error);
   Request *request = g_task_get_task_data (task);
   g_autoptr (SoupMessage) message = NULL;
+  g_autoptr (GBytes) request_body = NULL;
   g_autofree char *body = NULL;
   gsize length;
   const guint8 *der = g_bytes_get_data (csr_der, &length);
@@ -360,8 +361,8 @@ lk_est_enroll_async (LkEstClient *client,
   /* §4.2.1: the PKCS#10 in base64, as application/pkcs10. */
   body = g_base64_encode (der, length);
   length = strlen (body);
-  soup_message_set_request_body_from_bytes (message, "application/pkcs10",
-                                            g_bytes_new_take (g_steal_pointer (&body), length));
+  request_body = g_bytes_new_take (g_steal_pointer (&body), length);
+  soup_message_set_request_body_from_bytes (message, "application/pkcs10", request_body);
   soup_message_headers_replace (soup_message_get_request_headers (message), "Content-Transfer-Encoding", "base64");
   if (auth->user != NULL)
     {

@@ -34,8 +34,11 @@ control (LkTestPeer *est, const char *method, const char *path, const char *body
   GBytes *answer;
 
   if (body != NULL)
-    soup_message_set_request_body_from_bytes (message, "application/json",
-                                              g_bytes_new (body, strlen (body)));
+    {
+      g_autoptr (GBytes) request = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", request);
+    }
   answer = soup_session_send_and_read (session, message, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (soup_message_get_status (message), ==, 200);
