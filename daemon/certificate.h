@@ -21,6 +21,9 @@ typedef struct {
   char *chain_pem;      /* leaf first, then its CA certificates */
 } LkCertificate;
 
+/* How far ahead of this device's clock an issued certificate may start, in seconds. */
+#define LK_CERTIFICATE_CLOCK_SLACK 300
+
 void lk_certificate_free (LkCertificate *cert);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkCertificate, lk_certificate_free)
 
@@ -34,8 +37,9 @@ GBytes *lk_certificate_request_new (gnutls_privkey_t key, GBytes *spki_der, cons
  * Checks what the CA answered (@issued, DER GBytes) before anything is
  * kept: one certificate is for the public key @spki_der (LK_ERROR_PROTOCOL
  * otherwise: the server issued for another key), it chains to one of
- * @ca_certs (DER GBytes from /cacerts), and it is valid at @now. Returns
- * it with @ca_certs as its chain.
+ * @ca_certs (DER GBytes from /cacerts), and it is valid at @now, or
+ * starts at most LK_CERTIFICATE_CLOCK_SLACK seconds later. Returns it with
+ * @ca_certs as its chain.
  */
 LkCertificate *lk_certificate_check_issued (GPtrArray *issued,
                                             GPtrArray *ca_certs,

@@ -30,14 +30,14 @@ export class IssuingCa {
     this.key = key;
   }
 
-  // issue({ publicKey, subject, subjectAltName, lifetime }): a TLS client
-  // certificate for PUBLICKEY (an x509.PublicKey) naming SUBJECT (an
-  // x509.Name), valid for LIFETIME seconds from now, to the second: short
-  // lifetimes are what renewal tests run on. SUBJECTALTNAME, the CSR's
+  // issue({ publicKey, subject, subjectAltName, lifetime, startsIn }): a
+  // TLS client certificate for PUBLICKEY (an x509.PublicKey) naming SUBJECT
+  // (an x509.Name), valid for LIFETIME seconds from STARTSIN seconds from
+  // now, to the second: short lifetimes are what renewal tests run on. SUBJECTALTNAME, the CSR's
   // requested extension or null, is copied as is, so that a re-enrollment
   // can be checked against it (RFC 7030 §4.2.2).
-  async issue({ publicKey, subject, subjectAltName, lifetime }) {
-    const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
+  async issue({ publicKey, subject, subjectAltName, lifetime, startsIn }) {
+    const notBefore = new Date((Math.floor(Date.now() / 1000) + startsIn) * 1000);
     const notAfter = new Date(notBefore.getTime() + lifetime * 1000);
     // 16 random bytes, positive and of fixed length (RFC 5280 §4.1.2.2).
     const serial = randomBytes(16);

@@ -93,6 +93,7 @@ async function answer(state, req, record) {
     subject: csr.subjectName,
     subjectAltName: csr.getExtension(x509.SubjectAlternativeNameExtension),
     lifetime: switches.lifetime,
+    startsIn: switches.startsIn,
   });
   record.serial = cert.serialNumber.toLowerCase();
   state.issued.push({

@@ -61,6 +61,8 @@
 //   wrongServerCert  the EST listener presents `rogueCert` from a CA no
 //                    client trusts (open connections are dropped)
 //   lifetime         seconds the issued certificates are valid (3600)
+//   startsIn         seconds from now the issued certificates start (0): a
+//                    CA whose clock is ahead of the device's
 //
 // Other CONFIG members (paths are PEM files):
 //   cert, key            the EST listener's TLS certificate and key

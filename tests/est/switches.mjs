@@ -11,10 +11,11 @@ export const DEFAULT_SWITCHES = Object.freeze({
   retryAfter: 0,
   retryCount: 0,
   lifetime: 3600,
+  startsIn: 0,
 });
 
 const FLAGS = ['down', 'error500', 'malformedPkcs7', 'wrongKey', 'wrongServerCert'];
-const MINIMUM = { retryAfter: 0, retryCount: 0, lifetime: 1 };
+const MINIMUM = { retryAfter: 0, retryCount: 0, lifetime: 1, startsIn: 0 };
 
 // checkSwitches(CHANGES): CHANGES (an object of switch members) checked,
 // with retryCount 1 when retryAfter is turned on alone. Throws an Error

@@ -517,6 +517,46 @@ test_malformed_pkcs7 (Fixture *f, gconstpointer data)
   g_assert_cmpuint (lk_est_test_count_issued (f->est, "simpleenroll", NULL), ==, 0);
 }
 
+/*
+ * A CA whose clock is ahead of the device's issues certificates that start
+ * after the device's "now": a minute is the device's clock being behind,
+ * and accepted; an hour is a clock to fix, and refused.
+ */
+static void
+test_clock_behind (Fixture *f, gconstpointer data)
+{
+  g_autofree char *not_before = NULL;
+  g_autofree char *issuer = NULL;
+  g_autofree char *failure = NULL;
+
+  start_basic (f, "");
+  lk_test_wait_property (LK_CERTIFICATE_INTERFACE, "State", "enrolled");
+  issuer = certificate_property ("Issuer");
+  g_assert_cmpstr (issuer, ==, "CN=latchkey test fleet CA");
+  failure = certificate_property ("Failure");
+  g_assert_cmpstr (failure, ==, "");
+  not_before = certificate_property ("NotBefore");
+  g_assert_cmpint (g_ascii_strtoll (not_before, NULL, 10), >, g_get_real_time () / G_USEC_PER_SEC + 50);
+}
+
+static void
+test_clock_far_behind (Fixture *f, gconstpointer data)
+{
+  g_autofree char *failure = NULL;
+  g_autofree char *state = NULL;
+
+  start_basic (f, "");
+  failure = lk_est_test_wait_change ("Failure", "");
+  if (!g_regex_match_simple ("^the issued certificate is valid from \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ, "
+                             "(3600|3599) s ahead of this device's clock: is the clock right\\?$",
+                             failure, 0, 0))
+    g_error ("unexpected failure: %s", failure);
+  state = certificate_property ("State");
+  g_assert_cmpstr (state, ==, "unenrolled");
+  assert_nothing_stored ();
+  g_assert_cmpuint (lk_est_test_count_issued (f->est, "simpleenroll", NULL), ==, 1);
+}
+
 /* A certificate for another key is refused, and the identity in force stays as it was. */
 static void
 test_wrong_key (Fixture *f, gconstpointer data)
@@ -597,6 +637,8 @@ main (int argc, char **argv)
   ADD ("/enrollment/retry-after", "\"retryAfter\": 1, \"retryCount\": 2", test_retry_after);
   ADD ("/enrollment/wrong-server-certificate", "\"wrongServerCert\": true", test_wrong_server_certificate);
   ADD ("/enrollment/malformed-pkcs7", "\"malformedPkcs7\": true", test_malformed_pkcs7);
+  ADD ("/enrollment/clock-behind", "\"startsIn\": 60", test_clock_behind);
+  ADD ("/enrollment/clock-far-behind", "\"startsIn\": 3600", test_clock_far_behind);
   ADD ("/enrollment/wrong-key", NULL, test_wrong_key);
   ADD ("/enrollment/replaced-from-outside", NULL, test_replaced_from_outside);
   return g_test_run ();
