@@ -31,6 +31,25 @@ gboolean            lk_tpm_context_check       (LkTpmContextLocker  *locker,
 
 TSS2_RC             lk_tpm_rc_code             (TSS2_RC              rc);
 
+/*
+ * Objects kept loaded between commands (keys, which are used often) are
+ * resident: the context flushes them when a command needs their room,
+ * and their owner loads them again at its next use. A TPM holds as few as
+ * three transient objects, and one of them is taken for the length of a
+ * command by a persistent parent such as the SRK; the kernel's resource
+ * manager (tpmrm) gives each connection three as well.
+ */
+typedef void (*LkTpmEvictFunc) (gpointer owner, LkTpmContextLocker *locker);
+
+void                lk_tpm_context_add_resident    (LkTpmContextLocker  *locker,
+                                                    gpointer             owner,
+                                                    LkTpmEvictFunc       evict);
+void                lk_tpm_context_remove_resident (LkTpmContextLocker  *locker,
+                                                    gpointer             owner);
+gboolean            lk_tpm_context_make_room       (LkTpmContextLocker  *locker,
+                                                    TSS2_RC              rc,
+                                                    gconstpointer        keep);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTpmContextLocker, lk_tpm_context_unlock)
 
 /* Runs an ESYS call, retrying while the TPM asks for it (bounded). Used
@@ -41,6 +60,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTpmContextLocker, lk_tpm_context_unlock)
     do                                                                  \
       (rc) = (call);                                                    \
     while (lk_tpm_context_retry ((rc), &lk_tpm_attempt_));              \
+  } G_STMT_END
+
+/* LK_TPM_CALL for a command that needs an object slot (Load, Create):
+ * when the TPM has none left, resident objects other than @keep are
+ * flushed and the command is sent again. */
+#define LK_TPM_CALL_WITH_ROOM(locker, keep, rc, call)                   \
+  G_STMT_START {                                                        \
+    do                                                                  \
+      LK_TPM_CALL (rc, call);                                           \
+    while (lk_tpm_context_make_room ((locker), (rc), (keep)));          \
   } G_STMT_END
 
 G_END_DECLS

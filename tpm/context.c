@@ -10,6 +10,14 @@
 #define RETRY_MAX 4
 #define RETRY_FIRST_DELAY_US (20 * 1000)
 
+/* tpmrm's three objects a connection, less the one a command may load. */
+#define RESIDENT_MAX 2
+
+typedef struct {
+  gpointer owner;
+  LkTpmEvictFunc evict;
+} Resident;
+
 /* Wraps the real TCTI so that every command sent to the TPM is counted,
  * including those ESYS issues on its own (ReadPublic in TR_FromTPMPublic). */
 typedef struct {
@@ -33,6 +41,7 @@ struct _LkTpmContext {
   guint generation;
   ESYS_TR srk;
   TPM2B_NAME srk_name;
+  GQueue resident;      /* of Resident, the most recently loaded first */
 };
 
 #define COUNTING_TCTI_MAGIC G_GUINT64_CONSTANT (0x6c6b74706d636e74)
@@ -141,6 +150,8 @@ rc_is_connection_lost (TSS2_RC rc)
 static void
 disconnect (LkTpmContext *self)
 {
+  /* Their objects go with the connection: nothing left to flush. */
+  g_queue_clear_full (&self->resident, g_free);
   if (self->esys != NULL)
     Esys_Finalize (&self->esys);
   if (self->tcti_ctx != NULL)
@@ -348,6 +359,84 @@ lk_tpm_context_retry (TSS2_RC  rc,
   return TRUE;
 }
 
+static void
+evict (LkTpmContextLocker *locker, GList *link)
+{
+  Resident *resident = link->data;
+
+  g_queue_delete_link (&locker->resident, link);
+  resident->evict (resident->owner, locker);
+  g_free (resident);
+}
+
+/**
+ * lk_tpm_context_add_resident:
+ * @owner: what holds the object, which must not be resident already
+ * @evict: flushes @owner's object and forgets its handle
+ *
+ * Records a newly loaded object as resident, flushing the least recently
+ * loaded ones beyond what a connection may keep.
+ */
+void
+lk_tpm_context_add_resident (LkTpmContextLocker *locker,
+                             gpointer            owner,
+                             LkTpmEvictFunc      evict_func)
+{
+  Resident *resident = g_new (Resident, 1);
+
+  resident->owner = owner;
+  resident->evict = evict_func;
+  g_queue_push_head (&locker->resident, resident);
+  while (locker->resident.length > RESIDENT_MAX)
+    evict (locker, locker->resident.tail);
+}
+
+/* Forgets @owner's object, which its owner flushed itself. */
+void
+lk_tpm_context_remove_resident (LkTpmContextLocker *locker,
+                                gpointer            owner)
+{
+  for (GList *link = locker->resident.head; link != NULL; link = link->next)
+    if (((Resident *) link->data)->owner == owner)
+      {
+        g_free (link->data);
+        g_queue_delete_link (&locker->resident, link);
+        return;
+      }
+}
+
+/**
+ * lk_tpm_context_make_room:
+ * @keep: (nullable): the owner of a resident object the next command uses
+ *
+ * Returns: %TRUE if @rc says the TPM has no room for another object and
+ *   resident objects other than @keep were flushed: the command may be
+ *   sent again.
+ */
+gboolean
+lk_tpm_context_make_room (LkTpmContextLocker *locker,
+                          TSS2_RC             rc,
+                          gconstpointer       keep)
+{
+  gboolean evicted = FALSE;
+  GList *link = locker->resident.head;
+
+  if (lk_tpm_rc_code (rc) != TPM2_RC_OBJECT_MEMORY)
+    return FALSE;
+  while (link != NULL)
+    {
+      GList *next = link->next;
+
+      if (((Resident *) link->data)->owner != keep)
+        {
+          evict (locker, link);
+          evicted = TRUE;
+        }
+      link = next;
+    }
+  return evicted;
+}
+
 /**
  * lk_tpm_context_check:
  * @what: the operation, for the message ("Loading the key")
@@ -442,12 +531,12 @@ create_srk (LkTpmContextLocker  *locker,
   ESYS_TR persistent = ESYS_TR_NONE;
   TSS2_RC rc;
 
-  LK_TPM_CALL (rc,
-               Esys_CreatePrimary (locker->esys, ESYS_TR_RH_OWNER,
-                                   ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                   &empty_sensitive, &srk_template,
-                                   &no_outside_info, &no_pcrs, &primary,
-                                   NULL, NULL, NULL, NULL));
+  LK_TPM_CALL_WITH_ROOM (locker, NULL, rc,
+                         Esys_CreatePrimary (locker->esys, ESYS_TR_RH_OWNER,
+                                             ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                             &empty_sensitive, &srk_template,
+                                             &no_outside_info, &no_pcrs, &primary,
+                                             NULL, NULL, NULL, NULL));
   if (!lk_tpm_context_check (locker, rc, "Creating the storage root key", error))
     return FALSE;
 

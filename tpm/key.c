@@ -92,7 +92,10 @@ lk_tpm_key_unref (LkTpmKey *self)
 
       if (locker != NULL &&
           lk_tpm_context_get_generation (locker) == self->generation)
-        Esys_FlushContext (lk_tpm_context_get_esys (locker), self->handle);
+        {
+          lk_tpm_context_remove_resident (locker, self);
+          Esys_FlushContext (lk_tpm_context_get_esys (locker), self->handle);
+        }
     }
   lk_tpm_context_unref (self->ctx);
   g_free (self);
@@ -109,7 +112,10 @@ lk_tpm_key_unload (LkTpmKey *self)
   if (locker == NULL || self->handle == ESYS_TR_NONE)
     return;
   if (lk_tpm_context_get_generation (locker) == self->generation)
-    Esys_FlushContext (lk_tpm_context_get_esys (locker), self->handle);
+    {
+      lk_tpm_context_remove_resident (locker, self);
+      Esys_FlushContext (lk_tpm_context_get_esys (locker), self->handle);
+    }
   self->handle = ESYS_TR_NONE;
 }
 
@@ -121,8 +127,18 @@ lk_tpm_key_get_context (LkTpmKey *self)
   return self->ctx;
 }
 
-/* Loads the key once per connection; a reconnection (TPM restarted) finds
- * the handle stale and loads it again from the blobs. */
+static void
+evict (gpointer owner, LkTpmContextLocker *locker)
+{
+  LkTpmKey *self = owner;
+
+  Esys_FlushContext (lk_tpm_context_get_esys (locker), self->handle);
+  self->handle = ESYS_TR_NONE;
+}
+
+/* Loads the key when it is not resident: once per connection, unless the
+ * TPM's room was needed for other objects. A reconnection (TPM restarted)
+ * finds the handle stale and loads it again from the blobs. */
 static gboolean
 ensure_loaded (LkTpmKey            *self,
                LkTpmContextLocker  *locker,
@@ -142,10 +158,10 @@ ensure_loaded (LkTpmKey            *self,
   if (srk == ESYS_TR_NONE)
     return FALSE;
 
-  LK_TPM_CALL (rc,
-               Esys_Load (esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                          ESYS_TR_NONE, &self->priv, &self->pub,
-                          &self->handle));
+  LK_TPM_CALL_WITH_ROOM (locker, self, rc,
+                         Esys_Load (esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                    ESYS_TR_NONE, &self->priv, &self->pub,
+                                    &self->handle));
   if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
       (lk_tpm_rc_code (rc) & TPM2_RC_FMT1) != 0)
     {
@@ -164,6 +180,7 @@ ensure_loaded (LkTpmKey            *self,
     }
 
   self->generation = lk_tpm_context_get_generation (locker);
+  lk_tpm_context_add_resident (locker, self, evict);
   return TRUE;
 }
 
@@ -200,11 +217,11 @@ lk_tpm_key_create (LkTpmContext  *ctx,
   if (srk == ESYS_TR_NONE)
     return NULL;
 
-  LK_TPM_CALL (rc,
-               Esys_Create (lk_tpm_context_get_esys (locker), srk,
-                            ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                            &empty_sensitive, &key_template, &no_outside_info,
-                            &no_pcrs, &priv, &pub, NULL, NULL, NULL));
+  LK_TPM_CALL_WITH_ROOM (locker, NULL, rc,
+                         Esys_Create (lk_tpm_context_get_esys (locker), srk,
+                                      ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                      &empty_sensitive, &key_template, &no_outside_info,
+                                      &no_pcrs, &priv, &pub, NULL, NULL, NULL));
   if (!lk_tpm_context_check (locker, rc, "Creating the key", error))
     return NULL;
 

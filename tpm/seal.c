@@ -464,11 +464,11 @@ lk_tpm_seal_to_pcrs (LkTpmContext  *ctx,
   if (session == ESYS_TR_NONE)
     goto out;
 
-  LK_TPM_CALL (rc,
-               Esys_Create (lk_tpm_context_get_esys (locker), srk, session,
-                            ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
-                            &template, &no_outside_info, &no_creation_pcrs,
-                            &priv, &pub, NULL, NULL, NULL));
+  LK_TPM_CALL_WITH_ROOM (locker, NULL, rc,
+                         Esys_Create (lk_tpm_context_get_esys (locker), srk, session,
+                                      ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                                      &template, &no_outside_info, &no_creation_pcrs,
+                                      &priv, &pub, NULL, NULL, NULL));
   if (!lk_tpm_context_check (locker, rc, "Sealing", error))
     {
       flush (locker, session, FALSE, "Ending the session", NULL);
@@ -623,9 +623,9 @@ unseal_key (LkTpmContextLocker  *locker,
       return FALSE;
     }
 
-  LK_TPM_CALL (rc,
-               Esys_Load (lk_tpm_context_get_esys (locker), srk, ESYS_TR_PASSWORD,
-                          ESYS_TR_NONE, ESYS_TR_NONE, &blob->priv, &blob->pub, &object));
+  LK_TPM_CALL_WITH_ROOM (locker, NULL, rc,
+                         Esys_Load (lk_tpm_context_get_esys (locker), srk, ESYS_TR_PASSWORD,
+                                    ESYS_TR_NONE, ESYS_TR_NONE, &blob->priv, &blob->pub, &object));
   if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER &&
       (lk_tpm_rc_code (rc) & TPM2_RC_FMT1) != 0)
     {

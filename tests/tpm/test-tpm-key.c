@@ -351,6 +351,54 @@ test_flush (Fixture       *fixture,
     }
 }
 
+/*
+ * Keys stay loaded between uses, but the TPM has room for three objects,
+ * one of which a Load under the persistent SRK takes for itself: a third
+ * key, and the objects sealing loads, need the room of resident keys,
+ * which are loaded again when they are next used.
+ */
+static void
+test_room (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_tpm_key_unref);
+  g_autoptr(GBytes) secret = lk_test_random_bytes (48);
+  g_autoptr(GBytes) blob = NULL;
+  guint8 digest[32];
+
+  (void) data;
+  sha256 ("room", digest);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_ptr_array_add (keys, lk_tpm_key_create (fixture->ctx, &error));
+      g_assert_no_error (error);
+    }
+  for (guint round = 0; round < 2; round++)
+    {
+      for (guint i = 0; i < keys->len; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GBytes) signature = NULL;
+          guint64 before;
+
+          signature = lk_tpm_key_sign_digest (keys->pdata[i], digest, sizeof digest, LK_TPM_SIGNATURE_DER, &error);
+          g_assert_no_error (error);
+          assert_signature_valid (keys->pdata[i], digest, signature, LK_TPM_SIGNATURE_DER);
+          /* A key just used is still loaded. */
+          g_clear_pointer (&signature, g_bytes_unref);
+          before = lk_tpm_context_get_command_count (fixture->ctx);
+          signature = lk_tpm_key_sign_digest (keys->pdata[i], digest, sizeof digest, LK_TPM_SIGNATURE_DER, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (lk_tpm_context_get_command_count (fixture->ctx) - before, ==, 1);
+        }
+      blob = lk_test_seal (fixture->ctx, secret, 0);
+      lk_test_assert_unseals_to (fixture->ctx, blob, secret);
+      g_clear_pointer (&blob, g_bytes_unref);
+    }
+}
+
 static void
 test_openssl_interop (Fixture       *fixture,
                       gconstpointer  data)
@@ -389,6 +437,7 @@ main (int argc, char **argv)
   ADD ("/tpm/key/lost-connection", test_lost_connection);
   ADD ("/tpm/key/threads", test_threads);
   ADD ("/tpm/key/flush", test_flush);
+  ADD ("/tpm/key/room", test_room);
   ADD ("/tpm/key/openssl-interop", test_openssl_interop);
 #undef ADD
 
