@@ -3,7 +3,6 @@
 
 #include <json-glib/json-glib.h>
 
-#include "bus-open.h"
 #include "latchkey-names.h"
 #include "latchkeyctl.h"
 
@@ -55,7 +54,7 @@ progress (gint64 not_before, gint64 not_after, gint64 now)
 }
 
 static void
-print_json (GHashTable *props)
+print_json (LkCtl *ctl, GHashTable *props)
 {
   static const char *const strings[] = { "State", "Subject", "Issuer", "Serial", "Failure" };
   static const char *const numbers[] = { "NotBefore", "NotAfter", "NextAttempt" };
@@ -81,7 +80,7 @@ print_json (GHashTable *props)
 }
 
 static void
-print_human (GHashTable *props)
+print_human (LkCtl *ctl, GHashTable *props)
 {
   gint64 not_before = number (props, "NotBefore"), not_after = number (props, "NotAfter");
   gint64 next = number (props, "NextAttempt");
@@ -110,30 +109,6 @@ print_human (GHashTable *props)
 int
 lk_ctl_cert (LkCtl *ctl, int argc, char **argv)
 {
-  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  g_autoptr (GHashTable) props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GOptionContext) options = NULL;
-  g_autoptr (GError) gerror = NULL;
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
-    { NULL }
-  };
-  int r;
-
-  options = g_option_context_new ("- show the device certificate");
-  g_option_context_add_main_entries (options, entries, NULL);
-  if (!g_option_context_parse (options, &argc, &argv, &gerror) || argc > 1)
-    {
-      g_printerr ("latchkeyctl cert: %s\n", gerror ? gerror->message : "unexpected argument");
-      return LK_CTL_EXIT_USAGE;
-    }
-  r = lk_ctl_get_properties (ctl, LK_CERTIFICATE_INTERFACE, props, &error);
-  if (r < 0)
-    return lk_ctl_report_bus_error (ctl, "cert", &error, r);
-  if (json)
-    print_json (props);
-  else
-    print_human (props);
-  return LK_CTL_EXIT_OK;
+  return lk_ctl_show (ctl, argc, argv, "show the device certificate", LK_CERTIFICATE_INTERFACE, print_json,
+                      print_human);
 }

@@ -36,11 +36,22 @@ int lk_ctl_renew (LkCtl *ctl, int argc, char **argv);
  */
 int lk_ctl_get_properties (LkCtl *ctl, const char *interface, GHashTable *props, sd_bus_error *error);
 
+/* Prints the object built in @builder as pretty JSON on stdout. */
+void lk_ctl_print_json (JsonBuilder *builder);
+
+/* Prints the properties read by lk_ctl_get_properties(). */
+typedef void (*LkCtlPrint) (LkCtl *ctl, GHashTable *props);
+
+/*
+ * A verb that shows the properties of @interface (status, cert): takes
+ * --json and no arguments; @summary ends the usage line of its --help.
+ * Prints with @print_json or @print_human and returns an exit code.
+ */
+int lk_ctl_show (LkCtl *ctl, int argc, char **argv, const char *summary, const char *interface,
+                 LkCtlPrint print_json, LkCtlPrint print_human);
+
 /*
  * Reports a failed call of @what on stderr in words a user can act on and
  * returns the matching exit code.
  */
-/* Prints the object built in @builder as pretty JSON on stdout. */
-void lk_ctl_print_json (JsonBuilder *builder);
-
 int lk_ctl_report_bus_error (LkCtl *ctl, const char *what, const sd_bus_error *error, int r);

@@ -78,3 +78,39 @@ lk_ctl_print_json (JsonBuilder *builder)
   text = json_generator_to_data (generator, NULL);
   g_print ("%s\n", text);
 }
+
+int
+lk_ctl_show (LkCtl *ctl, int argc, char **argv, const char *summary, const char *interface,
+             LkCtlPrint print_json, LkCtlPrint print_human)
+{
+  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  g_autoptr (GHashTable) props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GOptionContext) options = NULL;
+  g_autoptr (GError) gerror = NULL;
+  g_autofree char *parameter = g_strdup_printf ("- %s", summary);
+  const char *verb = argv[0];
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
+    { NULL }
+  };
+  int r;
+
+  options = g_option_context_new (parameter);
+  g_option_context_add_main_entries (options, entries, NULL);
+  if (!g_option_context_parse (options, &argc, &argv, &gerror) || argc > 1)
+    {
+      g_printerr ("latchkeyctl %s: %s\n", verb, gerror ? gerror->message : "unexpected argument");
+      return LK_CTL_EXIT_USAGE;
+    }
+
+  r = lk_ctl_get_properties (ctl, interface, props, &error);
+  if (r < 0)
+    return lk_ctl_report_bus_error (ctl, verb, &error, r);
+
+  if (json)
+    print_json (ctl, props);
+  else
+    print_human (ctl, props);
+  return LK_CTL_EXIT_OK;
+}

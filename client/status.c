@@ -22,7 +22,7 @@ static const struct {
 };
 
 static void
-print_json (GHashTable *props)
+print_json (LkCtl *ctl, GHashTable *props)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
 
@@ -57,32 +57,6 @@ print_human (LkCtl *ctl, GHashTable *props)
 int
 lk_ctl_status (LkCtl *ctl, int argc, char **argv)
 {
-  _cleanup_ (sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  g_autoptr (GHashTable) props = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GOptionContext) options = NULL;
-  g_autoptr (GError) gerror = NULL;
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
-    { NULL }
-  };
-  int r;
-
-  options = g_option_context_new ("- show the device and daemon state");
-  g_option_context_add_main_entries (options, entries, NULL);
-  if (!g_option_context_parse (options, &argc, &argv, &gerror) || argc > 1)
-    {
-      g_printerr ("latchkeyctl status: %s\n", gerror ? gerror->message : "unexpected argument");
-      return LK_CTL_EXIT_USAGE;
-    }
-
-  r = lk_ctl_get_properties (ctl, LK_DEVICE_INTERFACE, props, &error);
-  if (r < 0)
-    return lk_ctl_report_bus_error (ctl, "status", &error, r);
-
-  if (json)
-    print_json (props);
-  else
-    print_human (ctl, props);
-  return LK_CTL_EXIT_OK;
+  return lk_ctl_show (ctl, argc, argv, "show the device and daemon state", LK_DEVICE_INTERFACE, print_json,
+                      print_human);
 }

@@ -228,17 +228,36 @@ set_client_certificate (SoupMessage *message, GTlsCertificate *certificate)
                          unref_certificate, 0);
 }
 
-static GTask *
-start_request (LkEstClient *client, const char *operation, GCancellable *cancellable,
-               GAsyncReadyCallback callback, gpointer user_data, GError **error)
+/*
+ * Makes @task a request to @operation (its task data is the Request) and
+ * returns the message to send, presenting @certificate when not NULL; NULL
+ * once @task is answered with why there is nothing to send.
+ */
+static SoupMessage *
+new_request (GTask *task, LkEstClient *client, const char *method, const char *operation,
+             GTlsCertificate *certificate)
 {
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   Request *request = g_new0 (Request, 1);
+  GError *error = NULL;
+  SoupMessage *message;
 
   g_task_set_task_data (task, request, (GDestroyNotify) request_free);
   request->url = g_strdup_printf ("%s/%s", client->base, operation);
-  request->http = lk_http_new (client->trust_anchors, error);
-  return task;
+  request->http = lk_http_new (client->trust_anchors, &error);
+  if (request->http == NULL)
+    {
+      g_task_return_error (task, error);
+      return NULL;
+    }
+  message = soup_message_new (method, request->url);
+  if (message == NULL)
+    {
+      g_task_return_new_error (task, LK_ERROR, LK_ERROR_CONFIG, "%s: not a URL", request->url);
+      return NULL;
+    }
+  if (certificate != NULL)
+    set_client_certificate (message, certificate);
+  return message;
 }
 
 static void
@@ -265,25 +284,15 @@ lk_est_get_cacerts_async (LkEstClient *client,
                           GAsyncReadyCallback callback,
                           gpointer user_data)
 {
-  GError *error = NULL;
-  g_autoptr (GTask) task = start_request (client, "cacerts", cancellable, callback, user_data, &error);
-  Request *request = g_task_get_task_data (task);
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (SoupMessage) message = NULL;
+  Request *request;
 
   g_task_set_source_tag (task, lk_est_get_cacerts_async);
-  if (error != NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  message = soup_message_new ("GET", request->url);
+  message = new_request (task, client, "GET", "cacerts", certificate);
   if (message == NULL)
-    {
-      g_task_return_new_error (task, LK_ERROR, LK_ERROR_CONFIG, "%s: not a URL", request->url);
-      return;
-    }
-  if (certificate != NULL)
-    set_client_certificate (message, certificate);
+    return;
+  request = g_task_get_task_data (task);
   lk_http_send_async (request->http, message, EST_MAX_BODY, cancellable, on_cacerts, g_steal_pointer (&task));
 }
 
@@ -336,28 +345,18 @@ lk_est_enroll_async (LkEstClient *client,
                      GAsyncReadyCallback callback,
                      gpointer user_data)
 {
-  GError *error = NULL;
-  g_autoptr (GTask) task = start_request (client, reenroll ? "simplereenroll" : "simpleenroll", cancellable,
-                                          callback, user_data, &error);
-  Request *request = g_task_get_task_data (task);
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (SoupMessage) message = NULL;
   g_autoptr (GBytes) request_body = NULL;
   g_autofree char *body = NULL;
   gsize length;
   const guint8 *der = g_bytes_get_data (csr_der, &length);
+  Request *request;
 
   g_task_set_source_tag (task, lk_est_enroll_async);
-  if (error != NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  message = soup_message_new ("POST", request->url);
+  message = new_request (task, client, "POST", reenroll ? "simplereenroll" : "simpleenroll", auth->certificate);
   if (message == NULL)
-    {
-      g_task_return_new_error (task, LK_ERROR, LK_ERROR_CONFIG, "%s: not a URL", request->url);
-      return;
-    }
+    return;
   /* §4.2.1: the PKCS#10 in base64, as application/pkcs10. */
   body = g_base64_encode (der, length);
   length = strlen (body);
@@ -376,8 +375,7 @@ lk_est_enroll_async (LkEstClient *client,
       memset (encoded, 0, strlen (encoded));
       memset (header, 0, strlen (header));
     }
-  if (auth->certificate != NULL)
-    set_client_certificate (message, auth->certificate);
+  request = g_task_get_task_data (task);
   lk_http_send_async (request->http, message, EST_MAX_BODY, cancellable, on_enrolled, g_steal_pointer (&task));
 }
 

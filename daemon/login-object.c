@@ -80,6 +80,29 @@ method_begin (sd_bus_message *m, void *userdata, sd_bus_error *error)
   return 1;
 }
 
+/*
+ * What Wait, Cancel and CheckAccount begin with: the caller's right to call
+ * @member, the user (CheckAccount's, when @user is not NULL) and login id
+ * it passed, and the logins that know that id. A negative return fails the
+ * method.
+ */
+static int
+prepare_login_call (sd_bus_message *m, LkDaemon *daemon, const char *member, const char **user, const char **id,
+                    LkLogins **logins, sd_bus_error *error)
+{
+  int r;
+
+  r = lk_authz_check (m, LK_LOGIN_INTERFACE, member, NULL, error);
+  if (r >= 0 && user != NULL)
+    r = sd_bus_message_read (m, "s", user);
+  if (r >= 0)
+    r = sd_bus_message_read (m, "s", id);
+  if (r < 0)
+    return r;
+  *logins = get_logins (daemon, error);
+  return *logins != NULL ? 0 : -EIO;
+}
+
 static void
 on_decided (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -106,15 +129,9 @@ method_wait (sd_bus_message *m, void *userdata, sd_bus_error *error)
   const char *id;
   int r;
 
-  r = lk_authz_check (m, LK_LOGIN_INTERFACE, "Wait", NULL, error);
+  r = prepare_login_call (m, userdata, "Wait", NULL, &id, &logins, error);
   if (r < 0)
     return r;
-  r = sd_bus_message_read (m, "s", &id);
-  if (r < 0)
-    return r;
-  logins = get_logins (userdata, error);
-  if (logins == NULL)
-    return -EIO;
   lk_logins_wait_async (logins, id, sd_bus_message_get_sender (m), on_decided, sd_bus_message_ref (m));
   return 1;
 }
@@ -127,15 +144,9 @@ method_cancel (sd_bus_message *m, void *userdata, sd_bus_error *error)
   const char *id;
   int r;
 
-  r = lk_authz_check (m, LK_LOGIN_INTERFACE, "Cancel", NULL, error);
+  r = prepare_login_call (m, userdata, "Cancel", NULL, &id, &logins, error);
   if (r < 0)
     return r;
-  r = sd_bus_message_read (m, "s", &id);
-  if (r < 0)
-    return r;
-  logins = get_logins (userdata, error);
-  if (logins == NULL)
-    return -EIO;
   if (!lk_logins_cancel (logins, id, sd_bus_message_get_sender (m), &gerror))
     return lk_error_to_sd_bus (gerror, error);
   return sd_bus_reply_method_return (m, "");
@@ -149,15 +160,9 @@ method_check_account (sd_bus_message *m, void *userdata, sd_bus_error *error)
   const char *user, *id;
   int r;
 
-  r = lk_authz_check (m, LK_LOGIN_INTERFACE, "CheckAccount", NULL, error);
+  r = prepare_login_call (m, userdata, "CheckAccount", &user, &id, &logins, error);
   if (r < 0)
     return r;
-  r = sd_bus_message_read (m, "ss", &user, &id);
-  if (r < 0)
-    return r;
-  logins = get_logins (userdata, error);
-  if (logins == NULL)
-    return -EIO;
   if (!lk_logins_check_account (logins, user, id, &gerror))
     {
       lk_notice ("login", "account check of %s failed: %s", user, gerror->message);
