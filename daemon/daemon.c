@@ -597,6 +597,14 @@ lk_daemon_get_key_algorithm (LkDaemon *daemon)
   return lk_keystore_get_algorithm (daemon->keystore);
 }
 
+guint64
+lk_daemon_get_tpm_commands (LkDaemon *daemon)
+{
+  LkTpmContext *tpm = lk_keystore_get_tpm_context (daemon->keystore);
+
+  return tpm ? lk_tpm_context_get_command_count (tpm) : 0;
+}
+
 LkEnrollment *
 lk_daemon_get_enrollment (LkDaemon *daemon)
 {

@@ -52,6 +52,8 @@ LkDeviceState lk_daemon_get_state (LkDaemon *daemon);
 /* RFC 7638 thumbprint of the device key; valid after lk_daemon_load_identity(). */
 const char *lk_daemon_get_key_thumbprint (LkDaemon *daemon);
 const char *lk_daemon_get_key_algorithm (LkDaemon *daemon);
+/* The commands sent to the TPM so far (0 without the tpm2 backend), for the figures of a boot. */
+guint64 lk_daemon_get_tpm_commands (LkDaemon *daemon);
 /* The pairing machine, NULL when [Pairing] is not configured. */
 LkPairing *lk_daemon_get_pairing (LkDaemon *daemon);
 /* The owner's grant, NULL when the device is not paired. */

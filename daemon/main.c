@@ -161,8 +161,9 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, on_reload_signal, daemon);
 
   lk_event (G_LOG_LEVEL_INFO, "daemon", LK_MESSAGE_STARTED,
-            "latchkeyd %s started (key backend %s, state %s)", PACKAGE_VERSION,
-            lk_key_backend_to_string (lk_daemon_get_config (daemon)->key_backend), state_dir);
+            "latchkeyd %s started (key backend %s, %" G_GUINT64_FORMAT " TPM commands, state %s)", PACKAGE_VERSION,
+            lk_key_backend_to_string (lk_daemon_get_config (daemon)->key_backend),
+            lk_daemon_get_tpm_commands (daemon), state_dir);
   (void) sd_notify (0, "READY=1\nSTATUS=Serving");
 
   g_main_loop_run (loop);
