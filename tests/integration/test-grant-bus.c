@@ -38,29 +38,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->grant_path);
 }
 
-static gint64
-token_expires_at (void)
-{
-  g_autofree char *value = lk_test_property (LK_PAIRING_INTERFACE, "TokenExpiresAt");
-
-  return g_ascii_strtoll (value, NULL, 10);
-}
-
-/* Waits up to a minute for the owner's token to expire later than @than; returns when it does. */
-static gint64
-wait_refreshed (gint64 than)
-{
-  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  gint64 expires_at;
-
-  while ((expires_at = token_expires_at ()) <= than)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (100 * 1000);
-    }
-  return expires_at;
-}
-
 /* A copy of the sealed grant. */
 static GBytes *
 copy_grant (Fixture *f)
@@ -113,12 +90,12 @@ test_refresh_before_expiry (Fixture *f, gconstpointer data)
   gint64 first, second;
 
   lk_test_pair (f->provider, "alice");
-  first = token_expires_at ();
+  first = lk_test_token_expires_at ();
   g_assert_cmpint (first, >, 0);
-  second = wait_refreshed (first);
+  second = lk_test_wait_refreshed (first);
   /* Refreshed a margin before the first token expired, not after. */
   g_assert_cmpint (g_get_real_time () / G_USEC_PER_SEC, <, first);
-  wait_refreshed (second);
+  lk_test_wait_refreshed (second);
 
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   log = lk_test_daemon_log (daemon);
@@ -137,7 +114,7 @@ test_rotation_survives_restart (Fixture *f, gconstpointer data)
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (f->config, NULL);
 
     lk_test_pair (f->provider, "alice");
-    wait_refreshed (token_expires_at ());
+    lk_test_wait_refreshed (lk_test_token_expires_at ());
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   }
   {
@@ -146,8 +123,8 @@ test_rotation_survives_restart (Fixture *f, gconstpointer data)
 
     g_assert_cmpstr (state, ==, "paired");
     /* The first refresh after a restart is at once, with the rotated token. */
-    wait_refreshed (0);
-    wait_refreshed (token_expires_at ());
+    lk_test_wait_refreshed (0);
+    lk_test_wait_refreshed (lk_test_token_expires_at ());
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
     log = lk_test_daemon_log (daemon);
   }
@@ -173,7 +150,7 @@ test_replay_unpairs (Fixture *f, gconstpointer data)
     /* Restarting spends that refresh token: rotation replaces it. */
     g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (f->config, NULL);
 
-    wait_refreshed (0);
+    lk_test_wait_refreshed (0);
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   }
   restore_grant (f, spent);
@@ -184,7 +161,7 @@ test_replay_unpairs (Fixture *f, gconstpointer data)
     lk_test_wait_property (LK_DEVICE_INTERFACE, "State", "unprovisioned");
     owner = lk_test_property (LK_PAIRING_INTERFACE, "Owner");
     g_assert_cmpstr (owner, ==, "");
-    g_assert_cmpint (token_expires_at (), ==, 0);
+    g_assert_cmpint (lk_test_token_expires_at (), ==, 0);
     g_assert_false (g_file_test (f->grant_path, G_FILE_TEST_EXISTS));
     g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
     log = lk_test_daemon_log (daemon);
@@ -208,7 +185,7 @@ test_unpair_revokes (Fixture *f, gconstpointer data)
 
     lk_test_pair (f->provider, "alice");
     /* Taken once the first refresh is done, so the copy holds the current refresh token. */
-    wait_refreshed (0);
+    lk_test_wait_refreshed (0);
     copy = copy_grant (f);
     g_assert_cmpint (lk_test_run_built ("latchkeyctl", unpair, &out, NULL), ==, 0);
     g_assert_cmpstr (out, ==, "Unpaired: the owner's grant is deleted here and revoked at the authorization "

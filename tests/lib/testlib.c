@@ -165,6 +165,28 @@ lk_test_wait_property (const char *interface, const char *name, const char *valu
     }
 }
 
+gint64
+lk_test_token_expires_at (void)
+{
+  g_autofree char *value = lk_test_property (LK_PAIRING_INTERFACE, "TokenExpiresAt");
+
+  return g_ascii_strtoll (value, NULL, 10);
+}
+
+gint64
+lk_test_wait_refreshed (gint64 than)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  gint64 expires_at;
+
+  while ((expires_at = lk_test_token_expires_at ()) <= than)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (100 * 1000);
+    }
+  return expires_at;
+}
+
 char *
 lk_test_call (int uid, const char *interface, const char *member, const char *arg)
 {

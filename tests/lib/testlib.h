@@ -46,6 +46,11 @@ char *lk_test_property (const char *interface, const char *name);
 /* Waits up to a minute for @interface.@name to read @value. */
 void lk_test_wait_property (const char *interface, const char *name, const char *value);
 
+/* When the owner's access token expires (unix seconds), 0 without one: Pairing.TokenExpiresAt. */
+gint64 lk_test_token_expires_at (void);
+/* Waits up to a minute for the owner's token to expire later than @than; returns when it does. */
+gint64 lk_test_wait_refreshed (gint64 than);
+
 /*
  * Calls @interface.@member on the running daemon, with the string @arg
  * unless NULL, as @uid (-1: as ourselves) through tests/lib/bus-call.
@@ -83,10 +88,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestDaemon, lk_test_daemon_free)
 
 /* The device's client at the tests' OpenID provider: public, device grant and refresh. */
 #define LK_TEST_CLIENT_ID "latchkey-test"
-#define LK_TEST_CLIENTS "[{\"client_id\": \"" LK_TEST_CLIENT_ID "\", " \
+#define LK_TEST_CLIENT_MEMBERS "\"client_id\": \"" LK_TEST_CLIENT_ID "\", " \
   "\"token_endpoint_auth_method\": \"none\", " \
   "\"grant_types\": [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"], " \
-  "\"response_types\": [], \"redirect_uris\": []}]"
+  "\"response_types\": [], \"redirect_uris\": []"
+#define LK_TEST_CLIENTS "[{" LK_TEST_CLIENT_MEMBERS "}]"
 
 /* A daemon configuration pairing with @issuer as LK_TEST_CLIENT_ID, trusting @trust_anchors alone. */
 char *lk_test_pairing_config (const char *issuer, const char *trust_anchors);
