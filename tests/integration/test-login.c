@@ -109,6 +109,16 @@ outcome (const char *out)
   G_STMT_START { g_autofree char *o_ = pam_login ((provider), (login), (abort), (args)); \
                  g_autofree char *r_ = outcome (o_); g_assert_cmpstr (r_, ==, (expected)); } G_STMT_END
 
+/* How often the daemon fetched the provider's keys so far. */
+static guint
+key_fetches (LkTestDaemon *daemon)
+{
+  g_autofree char *log = lk_test_daemon_log (daemon);
+  g_auto (GStrv) parts = g_strsplit (log, "debug: login: fetching the provider's keys from ", -1);
+
+  return g_strv_length (parts) - 1;
+}
+
 static void
 test_login (void)
 {
@@ -177,16 +187,68 @@ test_login (void)
   log = lk_test_daemon_log (daemon);
   g_assert_null (strstr (log, "eyJ"));
   /* The provider's keys were fetched when the first ID token named a key not yet known, and kept. */
-  {
-    const char *first = strstr (log, "debug: login: fetching the provider's keys from ");
-
-    g_assert_nonnull (first);
-    g_assert_null (strstr (first + 1, "debug: login: fetching the provider's keys from "));
-  }
+  g_assert_cmpuint (key_fetches (daemon), ==, 1);
 
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
                 "error: latchkey: the latchkey daemon is not running\nauthenticate: PAM_AUTHINFO_UNAVAIL\n");
+}
+
+/*
+ * Has @provider sign ID tokens with a new EC key from now on, published
+ * beside the others unless @publish is FALSE. Returns the key's kid.
+ */
+static char *
+rotate_keys (LkTestPeer *provider, gboolean publish)
+{
+  g_autofree char *url = g_strconcat (lk_test_peer_get (provider, "OIDC_ISSUER"), "/test/rotate-keys",
+                                      publish ? "" : "?publish=false", NULL);
+  const char *argv[] = { "curl", "-sS", "--fail", "-X", "POST", "--cacert", lk_test_peer_get (provider, "OIDC_CA"),
+                         url, NULL };
+  char *kid = NULL;
+
+  g_assert_cmpint (lk_test_run (argv, &kid, NULL), ==, 0);
+  return g_strchomp (kid);
+}
+
+/*
+ * The provider rotates its signing key during the daemon's run: the first
+ * ID token signed by the new key has the daemon fetch the keys again, and
+ * only that one; one signed by a key the provider does not publish is
+ * refused all the same.
+ */
+static void
+test_key_rotation (void)
+{
+  /* ES256 ID tokens: signed by the provider's first EC key, the one rotate_keys() replaces. */
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc",
+                                                        "[{" LK_TEST_CLIENT_MEMBERS ", "
+                                                        "\"id_token_signed_response_alg\": \"ES256\"}]",
+                                                        "600", "\"accessTokenTtl\": 4", NULL);
+  g_autofree char *pairing = lk_test_provider_config (provider);
+  g_autofree char *config = g_strconcat ("[Daemon]\nLogLevel=debug\n", pairing, LOGIN_CONFIG, NULL);
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
+  g_autofree char *unpublished = NULL, *refused = NULL;
+
+  lk_test_pair (provider, "owner");
+  ASSERT_LOGIN (provider, "alice", FALSE, ARGS ("login", "alice", "--tty", "tty1"), "authenticate: PAM_SUCCESS\n");
+  g_assert_cmpuint (key_fetches (daemon), ==, 1);
+
+  g_free (rotate_keys (provider, TRUE));
+  /* The provider kept its state: the pairing's refresh token is honoured, twice for one sent after the swap. */
+  lk_test_wait_refreshed (lk_test_wait_refreshed (lk_test_token_expires_at ()));
+  ASSERT_LOGIN (provider, "alice", FALSE, ARGS ("login", "alice", "--tty", "tty1"), "authenticate: PAM_SUCCESS\n");
+  g_assert_cmpuint (key_fetches (daemon), ==, 2);
+  /* The keys fetched again are kept too. */
+  ASSERT_LOGIN (provider, "alice", FALSE, ARGS ("login", "alice", "--tty", "tty1"), "authenticate: PAM_SUCCESS\n");
+  g_assert_cmpuint (key_fetches (daemon), ==, 2);
+
+  unpublished = rotate_keys (provider, FALSE);
+  refused = g_strdup_printf ("error: latchkey: ID token: signed by key “%s”, which is not the provider's\n"
+                             "authenticate: PAM_AUTH_ERR\n", unpublished);
+  ASSERT_LOGIN (provider, "alice", FALSE, ARGS ("login", "alice", "--tty", "tty1"), refused);
+  /* The daemon looked again before refusing. */
+  g_assert_cmpuint (key_fetches (daemon), ==, 3);
 }
 
 /* A login's code that lives 6 s expires before anyone approves it. */
@@ -241,6 +303,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/login/pam", test_login);
+  g_test_add_func ("/login/key-rotation", test_key_rotation);
   g_test_add_func ("/login/expired", test_expired);
   g_test_add_func ("/login/daemon-stops", test_daemon_stops);
   return g_test_run ();
