@@ -4,7 +4,7 @@
  * is untrusted, unreachable, or answers what no server should
  * (tests/oidc/hostile.mjs): the bus tells exactly how it ended and why,
  * the daemon keeps serving, and its log repeats no device code and no
- * token.
+ * token. Told to slow down, the daemon polls more slowly.
  */
 #include "config.h"
 
@@ -99,27 +99,93 @@ hostile_issuer (const char *name)
   return g_strdup_printf ("%s/%s", hostile_get ("HOSTILE_URL"), name);
 }
 
+/* Starts a daemon and its pairing with the hostile server's case @name. */
+static LkTestDaemon *
+start_pairing (const char *name)
+{
+  g_autofree char *issuer = hostile_issuer (name);
+  g_autofree char *config = lk_test_pairing_config (issuer, hostile_get ("HOSTILE_CA"));
+  LkTestDaemon *daemon = lk_test_daemon_start (config, NULL);
+  g_autofree char *result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
+
+  g_assert_cmpstr (result, ==, "ok");
+  return daemon;
+}
+
 /* The control: where it does not misbehave, the hostile server is a usable authorization server. */
 static void
 test_fine (void)
 {
-  g_autofree char *issuer = hostile_issuer ("fine");
-  g_autofree char *config = lk_test_pairing_config (issuer, hostile_get ("HOSTILE_CA"));
-  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
-  g_autofree char *result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Start", NULL);
-  g_autofree char *code = NULL, *log = NULL;
+  g_autoptr (LkTestDaemon) daemon = start_pairing ("fine");
+  g_autofree char *result = NULL, *code = NULL, *log = NULL;
 
-  g_assert_cmpstr (result, ==, "ok");
   lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "waiting");
   code = lk_test_property (LK_PAIRING_INTERFACE, "UserCode");
   g_assert_cmpstr (code, ==, "WDJB-MJHT");
-  g_clear_pointer (&result, g_free);
   result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Cancel", NULL);
   g_assert_cmpstr (result, ==, "ok");
   lk_test_wait_property (LK_PAIRING_INTERFACE, "State", "cancelled");
   g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
   log = lk_test_daemon_log (daemon);
   assert_no_secrets (log);
+}
+
+/* When the hostile server had each token request of case @name, in seconds by its clock. */
+static GArray *
+poll_times (const char *name)
+{
+  g_autofree char *url = g_strdup_printf ("%s/%s/requests", hostile_get ("HOSTILE_URL"), name);
+  const char *argv[] = { "curl", "-sS", "--fail", "--cacert", hostile_get ("HOSTILE_CA"), url, NULL };
+  g_autofree char *out = NULL;
+  g_auto (GStrv) lines = NULL;
+  GArray *times = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_assert_cmpint (lk_test_run (argv, &out, NULL), ==, 0);
+  lines = g_strsplit (out, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "token "))
+      {
+        double seconds = g_ascii_strtod (lines[i] + strlen ("token "), NULL) / 1000;
+
+        g_array_append_val (times, seconds);
+      }
+  return times;
+}
+
+/*
+ * RFC 8628 §3.5: told slow_down, the daemon polls 5 s more slowly from then
+ * on. The server's clock tells, with half a second for the daemon's timers.
+ */
+static void
+test_slow_down (void)
+{
+  g_autoptr (LkTestDaemon) daemon = start_pairing ("token-slowdown");
+  g_autofree char *result = NULL;
+  g_autoptr (GArray) times = NULL;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  /* The server's interval, 1 s, and the 5 s slow_down adds. */
+  const double slowed = 1 + 5;
+
+  /* The poll told to slow down and the two after it. */
+  while ((times = poll_times ("token-slowdown"))->len < 3)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_clear_pointer (&times, g_array_unref);
+      g_usleep (200 * 1000);
+    }
+  result = lk_test_call (-1, LK_PAIRING_INTERFACE, "Cancel", NULL);
+  g_assert_cmpstr (result, ==, "ok");
+
+  for (guint i = 1; i < 3; i++)
+    {
+      double gap = g_array_index (times, double, i) - g_array_index (times, double, i - 1);
+
+      g_test_message ("poll %u came %.2f s after the one before", i, gap);
+      g_assert_cmpfloat (gap, >=, slowed - 0.5);
+      /* Added once to the server's interval: at every poll, or to the default 5 s, would make 10 s or more. */
+      g_assert_cmpfloat (gap, <, slowed + 3);
+    }
+  g_assert_cmpint (lk_test_daemon_stop (daemon), ==, 0);
 }
 
 static void
@@ -254,6 +320,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/pairing-failures/fine", test_fine);
+  g_test_add_func ("/pairing-failures/slow-down", test_slow_down);
   g_test_add_func ("/pairing-failures/untrusted-certificate", test_untrusted_certificate);
   g_test_add_func ("/pairing-failures/unreachable", test_unreachable);
   for (gsize i = 0; i < G_N_ELEMENTS (hostile_cases); i++)

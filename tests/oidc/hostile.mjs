@@ -1,6 +1,7 @@
 // A hostile HTTPS server for latchkey's tests: it answers what no real
 // authorization server would, so that the daemon's handling of bad
-// documents is tested against real TLS and HTTP.
+// documents is tested against real TLS and HTTP, and what the tests' own
+// provider never says.
 //
 //   node hostile.mjs CONFIG.json   ({ "cert", "key", "portFile" })
 //
@@ -30,6 +31,10 @@
 //   hangup   the connection closed without an answer
 // and fine, which never misbehaves. Bad answers carry the case's device
 // code and an ACCESS-TOKEN-SECRET-CASE, which the daemon must not repeat.
+// Polling cases, whose code lives 30 seconds:
+//   token-slowdown  the first poll is told slow_down (RFC 8628 §3.5)
+// GET /CASE/requests lists the case's requests so far, one a line:
+// ENDPOINT MILLISECONDS, by a monotonic clock (text/plain).
 // Anything else is 404.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -49,8 +54,9 @@ const endless = (res) => {
   more();
 };
 
-// The answers of case @name, whose issuer URL is @issuer, by endpoint; null for no such case.
-function answers(issuer, name) {
+// The answers of case @name, whose issuer URL is @issuer, by endpoint, after
+// @polls token requests of the case; null for no such case.
+function answers(issuer, name, polls) {
   const code = `DEVICE-CODE-SECRET-${name}`;
   const token = `ACCESS-TOKEN-SECRET-${name}`;
   const authorization = {
@@ -89,8 +95,14 @@ function answers(issuer, name) {
     token: [400, json, JSON.stringify({ error: 'authorization_pending' })],
   };
 
+  const polling = {
+    'token-slowdown': polls === 0 ? [400, json, JSON.stringify({ error: 'slow_down' })] : valid.token,
+  };
+
   if (name === 'fine')
     return valid;
+  if (Object.hasOwn(polling, name))
+    return { ...valid, device: ok({ ...authorization, expires_in: 30 }), token: polling[name] };
   if (Object.hasOwn(metadata, name))
     return { ...valid, metadata: metadata[name] };
   if ((kind === 'device' || kind === 'token') && Object.hasOwn(bad, what))
@@ -99,16 +111,25 @@ function answers(issuer, name) {
 }
 
 const endpoints = { '.well-known/openid-configuration': 'metadata', device: 'device', token: 'token' };
+// Case name → its requests, as [endpoint, milliseconds].
+const requests = new Map();
 
 const server = createServer({ cert: readFileSync(config.cert), key: readFileSync(config.key) }, (req, res) => {
   const match = /^\/([a-z0-9-]+)\/(.+)$/.exec(req.url);
   const { port } = server.address();
-  const found = match && answers(`https://127.0.0.1:${port}/${match[1]}`, match[1]);
+  const seen = (match && requests.get(match[1])) ?? [];
+  const polls = seen.filter(([endpoint]) => endpoint === 'token').length;
+  const found = match && answers(`https://127.0.0.1:${port}/${match[1]}`, match[1], polls);
+  if (found && match[2] === 'requests') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end(seen.map((line) => `${line.join(' ')}\n`).join(''));
+    return;
+  }
   const answer = found && Object.hasOwn(endpoints, match[2]) && found[endpoints[match[2]]];
   if (!answer) {
     res.writeHead(404).end();
     return;
   }
+  requests.set(match[1], [...seen, [endpoints[match[2]], performance.now().toFixed(1)]]);
   if (typeof answer === 'function') {
     answer(res);
     return;
