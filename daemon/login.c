@@ -11,8 +11,7 @@
 #include "message-ids.h"
 #include "oauth-device.h"
 
-/* RFC 8628 §3.5 and §3.2. */
-#define SLOW_DOWN_STEP 5
+/* RFC 8628 §3.2. */
 #define DEFAULT_INTERVAL 5
 /* Logins under way at once, for all users: each one polls the provider. */
 #define MAX_ACTIVE 16
@@ -407,7 +406,7 @@ on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
       check_tokens (login, tokens);
       return;
     case LK_DEVICE_POLL_SLOW_DOWN:
-      login->interval += SLOW_DOWN_STEP;
+      login->interval += LK_DEVICE_SLOW_DOWN_STEP;
       break;
     case LK_DEVICE_POLL_PENDING:
       break;

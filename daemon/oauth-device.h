@@ -36,8 +36,11 @@ LkDeviceAuthorization *lk_oauth_device_authorize_finish (GAsyncResult *result, G
 typedef enum {
   LK_DEVICE_POLL_GRANTED,
   LK_DEVICE_POLL_PENDING,     /* authorization_pending: poll again */
-  LK_DEVICE_POLL_SLOW_DOWN,   /* slow_down: poll again, 5 s slower (§3.5) */
+  LK_DEVICE_POLL_SLOW_DOWN,   /* slow_down: poll again, LK_DEVICE_SLOW_DOWN_STEP s slower */
 } LkDevicePoll;
+
+/* RFC 8628 §3.5: slow_down adds 5 seconds for the rest of the session. */
+#define LK_DEVICE_SLOW_DOWN_STEP 5
 
 void lk_oauth_device_poll_async (LkOAuthClient *client,
                                  const LkDeviceAuthorization *authorization,

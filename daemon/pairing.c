@@ -5,8 +5,6 @@
 #include "log.h"
 #include "pairing.h"
 
-/* RFC 8628 §3.5: slow_down adds 5 seconds for the rest of the session. */
-#define SLOW_DOWN_STEP 5
 /* Network failures back off exponentially, up to this. */
 #define BACKOFF_MAX_SECONDS 300
 #define HOUR_USEC (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
@@ -148,7 +146,7 @@ on_polled (GObject *source, GAsyncResult *result, gpointer user_data)
       lk_token_response_free (tokens);
       return;
     case LK_DEVICE_POLL_SLOW_DOWN:
-      self->interval += SLOW_DOWN_STEP;
+      self->interval += LK_DEVICE_SLOW_DOWN_STEP;
       break;
     case LK_DEVICE_POLL_PENDING:
       break;
