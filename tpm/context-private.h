@@ -43,7 +43,7 @@ typedef void (*LkTpmEvictFunc) (gpointer owner, LkTpmContextLocker *locker);
 
 void                lk_tpm_context_add_resident    (LkTpmContextLocker  *locker,
                                                     gpointer             owner,
-                                                    LkTpmEvictFunc       evict);
+                                                    LkTpmEvictFunc       evict_func);
 void                lk_tpm_context_remove_resident (LkTpmContextLocker  *locker,
                                                     gpointer             owner);
 gboolean            lk_tpm_context_make_room       (LkTpmContextLocker  *locker,

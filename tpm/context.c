@@ -372,7 +372,7 @@ evict (LkTpmContextLocker *locker, GList *link)
 /**
  * lk_tpm_context_add_resident:
  * @owner: what holds the object, which must not be resident already
- * @evict: flushes @owner's object and forgets its handle
+ * @evict_func: flushes @owner's object and forgets its handle
  *
  * Records a newly loaded object as resident, flushing the least recently
  * loaded ones beyond what a connection may keep.
