@@ -31,12 +31,15 @@ struct _LkEnrollment {
   char *failure;
   gboolean replaced;            /* identity.pem changed from outside to something not ours */
   guint failures;               /* in a row */
+  gboolean network_failure;     /* the last one was for want of the network */
   gint64 next_attempt;
   guint attempt_source;
   guint expiry_source;
 
   GCancellable *cancellable;
   struct Operation *op;
+  GNetworkMonitor *network;
+  gulong network_handler;
 };
 
 G_DEFINE_FINAL_TYPE (LkEnrollment, lk_enrollment, G_TYPE_OBJECT)
@@ -104,6 +107,8 @@ lk_enrollment_finalize (GObject *object)
   LkEnrollment *self = LK_ENROLLMENT (object);
 
   lk_enrollment_stop (self);
+  g_clear_signal_handler (&self->network_handler, self->network);
+  g_clear_object (&self->network);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->identity, lk_identity_free);
   g_clear_pointer (&self->est, lk_est_client_free);
@@ -172,6 +177,28 @@ schedule_attempt (LkEnrollment *self, gint64 at)
   g_clear_handle_id (&self->attempt_source, g_source_remove);
   self->next_attempt = at;
   self->attempt_source = g_timeout_add ((guint) MIN (delay_ms, G_MAXUINT), on_attempt_time, self);
+}
+
+/*
+ * A device often starts before its network is up, and the first boot's
+ * enrollment is then the first thing to fail: an attempt that failed for
+ * want of the network is made again as the network changes, not at the
+ * end of a backoff that may be an hour long. A second's delay lets the
+ * burst of changes of an interface coming up settle.
+ */
+static void
+on_network_changed (GNetworkMonitor *monitor, gboolean available, gpointer user_data)
+{
+  LkEnrollment *self = user_data;
+  gint64 soon = now_seconds () + 1;
+
+  if (!available || !self->network_failure || self->op != NULL || self->attempt_source == 0
+      || self->next_attempt <= soon)
+    return;
+  lk_info ("enrollment", "the network changed: next attempt in 1 s rather than %" G_GINT64_FORMAT " s",
+           self->next_attempt - now_seconds ());
+  schedule_attempt (self, soon);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
 static gboolean
@@ -333,6 +360,7 @@ finish (LkEnrollment *self, const GError *error)
       if (op->key != NULL)
         (void) g_unlink (next_path);
       self->failures++;
+      self->network_failure = g_error_matches (error, LK_ERROR, LK_ERROR_NETWORK);
       g_free (self->failure);
       self->failure = g_strdup (error->message);
       lk_event (G_LOG_LEVEL_WARNING, "enrollment", LK_MESSAGE_CERT_FAILED, "%s failed (%u in a row): %s",
@@ -361,6 +389,7 @@ finish (LkEnrollment *self, const GError *error)
   else
     {
       self->failures = 0;
+      self->network_failure = FALSE;
       g_clear_pointer (&self->failure, g_free);
     }
 
@@ -719,6 +748,8 @@ lk_enrollment_new (const LkConfig *config, LkTpmContext *ctx, const char *state_
   self->est = lk_est_client_new (config->est_url, config->est_label, config->est_trust_anchors, error);
   if (self->est == NULL)
     return NULL;
+  self->network = g_object_ref (g_network_monitor_get_default ());
+  self->network_handler = g_signal_connect (self->network, "network-changed", G_CALLBACK (on_network_changed), self);
   self->identity = lk_identity_load (ctx, state_dir, &local_error);
   if (local_error != NULL)
     {
