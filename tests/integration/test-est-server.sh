@@ -5,17 +5,7 @@
 # hold here first. TAP output.
 set -u
 
-n=0
-failures=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n $2"
-    else
-        echo "not ok $n $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$G_TEST_SRCDIR/tests/tap.sh"
 
 # check DESCRIPTION: ok if the subshell just run as `( ... ); check ...`
 # succeeded. Each case runs in a `set -e` subshell, so its first failing

@@ -3,17 +3,7 @@
 # peers and must clean up after a test whatever it does. TAP output.
 set -u
 
-n=0
-failures=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n $2"
-    else
-        echo "not ok $n $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$G_TEST_SRCDIR/tests/tap.sh"
 
 # nested_ok STATUS DESCRIPTION: ok, showing what the nested harness said
 # when it failed.

@@ -17,17 +17,7 @@ if [ "${LK_TEST_NETNS:-}" != 1 ]; then
 fi
 
 echo "1..4"
-n=0
-failures=0
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n $2"
-    else
-        echo "not ok $n $2"
-        failures=$((failures + 1))
-    fi
-}
+. "$G_TEST_SRCDIR/tests/tap.sh"
 
 PATH=$PATH:/usr/sbin:/sbin
 PEERS_SRCDIR=$G_TEST_SRCDIR
