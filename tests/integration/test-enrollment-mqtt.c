@@ -31,19 +31,6 @@ typedef struct {
   guint16 port;
 } Mosquitto;
 
-static guint16
-free_port (void)
-{
-  struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t length = sizeof address;
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &address, sizeof address), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &address, &length), ==, 0);
-  close (fd);
-  return ntohs (address.sin_port);
-}
-
 static int
 connect_port (guint16 port)
 {
@@ -59,34 +46,69 @@ connect_port (guint16 port)
   return fd;
 }
 
-/* mosquitto on a free port: TLS only, a client certificate from the fleet CA required. */
+/*
+ * A port of 127.0.0.1 nobody listens on now, below the kernel's ephemeral
+ * range (32768 up), where the tests' outgoing connections take theirs.
+ */
+static guint16
+unused_port (void)
+{
+  for (;;)
+    {
+      guint16 port = (guint16) g_random_int_range (20000, 32000);
+      int fd = connect_port (port);
+
+      if (fd < 0)
+        return port;
+      close (fd);
+    }
+}
+
+/*
+ * mosquitto on a free port: TLS only, a client certificate from the fleet
+ * CA required. Another test may take the port between the pick and the
+ * bind; mosquitto then exits and another port is tried.
+ */
 static Mosquitto
 mosquitto_start (LkTestPeer *est)
 {
   g_autofree char *dir = g_path_get_dirname (lk_test_peer_get (est, "EST_CA"));
-  g_autofree char *conf = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *log = lk_test_path ("mosquitto.log");
-  g_autoptr (GError) error = NULL;
-  Mosquitto mosquitto = { NULL, free_port () };
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  int fd;
 
-  conf = g_strdup_printf ("user root\nper_listener_settings true\nlistener %u 127.0.0.1\n"
-                          "cafile %s\ncertfile %s/server.pem\nkeyfile %s/server-key.pem\n"
-                          "require_certificate true\nuse_identity_as_username true\nallow_anonymous true\n"
-                          "log_dest file %s\nlog_type all\n",
-                          mosquitto.port, lk_test_peer_get (est, "EST_ISSUING_CA"), dir, dir, log);
-  path = lk_test_write_file ("mosquitto.conf", conf);
-  mosquitto.process = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "mosquitto", "-c", path, NULL);
-  g_assert_no_error (error);
-  while ((fd = connect_port (mosquitto.port)) < 0)
+  for (guint try = 0; try < 10; try++)
     {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (20 * 1000);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *conf = NULL;
+      g_autofree char *path = NULL;
+      Mosquitto mosquitto = { NULL, unused_port () };
+      gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+      conf = g_strdup_printf ("user root\nper_listener_settings true\nlistener %u 127.0.0.1\n"
+                              "cafile %s\ncertfile %s/server.pem\nkeyfile %s/server-key.pem\n"
+                              "require_certificate true\nuse_identity_as_username true\nallow_anonymous true\n"
+                              "log_dest file %s\nlog_type all\n",
+                              mosquitto.port, lk_test_peer_get (est, "EST_ISSUING_CA"), dir, dir, log);
+      path = lk_test_write_file ("mosquitto.conf", conf);
+      g_unlink (log);
+      mosquitto.process = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "mosquitto", "-c", path, NULL);
+      g_assert_no_error (error);
+      /* It says "running" once its listener is bound; a connection could reach whoever took the port. */
+      for (;;)
+        {
+          g_autofree char *said = NULL;
+
+          if (g_file_get_contents (log, &said, NULL, NULL) && strstr (said, " running") != NULL)
+            return mosquitto;
+          if (g_subprocess_get_identifier (mosquitto.process) == NULL)
+            break;
+          g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          g_usleep (20 * 1000);
+        }
+      g_test_message ("mosquitto could not listen on port %u; another one", mosquitto.port);
+      lk_test_wait (mosquitto.process);
+      g_clear_object (&mosquitto.process);
     }
-  close (fd);
-  return mosquitto;
+  g_error ("mosquitto did not start: see %s", log);
 }
 
 static void
