@@ -34,6 +34,17 @@ b64url_text (const char *text)
   return b64url ((const guchar *) text, strlen (text));
 }
 
+/* @value with leading zeros up to @size bytes, base64url-encoded. */
+static char *
+b64url_padded (const gnutls_datum_t *value, gsize size)
+{
+  g_autofree guchar *padded = g_malloc0 (size);
+
+  g_assert_cmpuint (value->size, <=, size);
+  memcpy (padded + size - value->size, value->data, value->size);
+  return b64url (padded, size);
+}
+
 typedef struct {
   gnutls_privkey_t ec, rsa, other;
   LkJwks *jwks;
@@ -51,8 +62,17 @@ add_jwk (JsonBuilder *builder, gnutls_privkey_t key, const char *kid)
   else
     g_assert_cmpint (gnutls_privkey_export_rsa_raw2 (key, &a, &b, NULL, NULL, NULL, NULL, NULL, NULL,
                                                      GNUTLS_EXPORT_FLAG_NO_LZ), ==, 0);
-  ta = b64url (a.data, a.size);
-  tb = b64url (b.data, b.size);
+  if (ec)
+    {
+      /* RFC 7518 §6.2.1.2: a coordinate is the curve's full 32 bytes, leading zeros kept. */
+      ta = b64url_padded (&a, 32);
+      tb = b64url_padded (&b, 32);
+    }
+  else
+    {
+      ta = b64url (a.data, a.size);
+      tb = b64url (b.data, b.size);
+    }
   gnutls_free (a.data);
   gnutls_free (b.data);
   json_builder_begin_object (builder);
@@ -247,6 +267,62 @@ test_claims (Fixture *f, gconstpointer data)
   }
 }
 
+/* Loads the JWK Set @text into the fixture's; returns the error message, or "ok". */
+static char *
+load (Fixture *f, const char *text)
+{
+  g_autoptr (JsonNode) root = json_from_string (text, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (root);
+  if (lk_jwks_load (f->jwks, json_node_get_object (root), &error))
+    return g_strdup ("ok");
+  g_assert_error (error, LK_ERROR, LK_ERROR_PROTOCOL);
+  return g_strdup (error->message);
+}
+
+#define ASSERT_LOAD(f, text, expected) \
+  G_STMT_START { g_autofree char *t_ = (text); g_autofree char *m_ = load ((f), t_); \
+                 g_assert_cmpstr (m_, ==, (expected)); } G_STMT_END
+
+static void
+test_jwks_refused (Fixture *f, gconstpointer data)
+{
+  guchar bytes[256];
+  g_autofree char *b32 = NULL, *b31 = NULL, *b128 = NULL;
+  g_autofree char *c = claims ("\"" CLIENT "\"", NOW + 300, NOW, NULL);
+
+  memset (bytes, 0xa5, sizeof bytes);
+  b32 = b64url (bytes, 32);
+  b31 = b64url (bytes, 31);
+  b128 = b64url (bytes, 128);
+
+  ASSERT_LOAD (f, g_strdup ("{\"keys\":{}}"), "JWK Set: no keys array");
+  ASSERT_LOAD (f, g_strdup ("{\"keys\":[\"ec-1\"]}"), "JWK Set: key 0 is not an object");
+  /* A coordinate without its leading zero byte, as a careless encoder writes it. */
+  ASSERT_LOAD (f, g_strdup_printf ("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+                                   b31, b32),
+               "JWK Set: key 0: JWK: a P-256 coordinate is not 32 bytes");
+  ASSERT_LOAD (f, g_strdup_printf ("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\"}]}", b32),
+               "JWK Set: key 0: JWK: no y");
+  ASSERT_LOAD (f, g_strdup_printf ("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"a+b/\"}]}",
+                                   b32),
+               "JWK Set: key 0: JWK: y: not base64url: a character outside the alphabet");
+  ASSERT_LOAD (f, g_strdup_printf ("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}]}", b128),
+               "JWK Set: key 0: JWK: an RSA key shorter than 2048 bits");
+  /* A refused set leaves the keys of the last good one. */
+  g_assert_cmpuint (lk_jwks_count (f->jwks), ==, 2);
+  ASSERT_CHECK (f, sign (f->ec, "ES256", "ec-1", c), "ok");
+
+  /* Keys of other kinds or for encryption are not for ID tokens: passed over. */
+  ASSERT_LOAD (f, g_strdup_printf ("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"},"
+                                   "{\"kty\":\"EC\",\"use\":\"enc\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+                                   b32, b31, b32),
+               "ok");
+  g_assert_cmpuint (lk_jwks_count (f->jwks), ==, 0);
+  ASSERT_CHECK (f, sign (f->ec, "ES256", "ec-1", c), "ID token: signed by key “ec-1”, which is not the provider's");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -254,5 +330,6 @@ main (int argc, char **argv)
   g_test_add ("/id-token/valid", Fixture, NULL, fixture_set_up, test_valid, fixture_tear_down);
   g_test_add ("/id-token/bad-signature", Fixture, NULL, fixture_set_up, test_bad_signature, fixture_tear_down);
   g_test_add ("/id-token/claims", Fixture, NULL, fixture_set_up, test_claims, fixture_tear_down);
+  g_test_add ("/id-token/jwks-refused", Fixture, NULL, fixture_set_up, test_jwks_refused, fixture_tear_down);
   return g_test_run ();
 }
