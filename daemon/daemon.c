@@ -329,17 +329,64 @@ create_tokens (LkDaemon *daemon, GError **error)
   return lk_tokens_reload (daemon->tokens, NULL, NULL, error);
 }
 
-gboolean
-lk_daemon_reload_policy (LkDaemon *daemon)
+/* The local users [Login] names, sorted, space-separated; "none" for none. */
+static char *
+login_users (const LkConfig *config)
+{
+  g_autoptr (GList) users = g_hash_table_get_keys (config->login_allow);
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (gsize i = 0; config->login_owner_users[i] != NULL; i++)
+    if (!g_hash_table_contains (config->login_allow, config->login_owner_users[i]))
+      users = g_list_prepend (users, config->login_owner_users[i]);
+  users = g_list_sort (users, (GCompareFunc) g_strcmp0);
+  for (GList *l = users; l != NULL; l = l->next)
+    g_string_append_printf (text, "%s%s", text->len > 0 ? " " : "", (const char *) l->data);
+  return text->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : g_strdup ("none");
+}
+
+/*
+ * Who may log in is the part of [Login] a household changes; the rest of
+ * the file is read at start. The new lists replace the old between two
+ * main loop iterations, so a login under way is decided by one or the other.
+ */
+static void
+reload_login_users (LkDaemon *daemon)
+{
+  g_autoptr (LkConfig) fresh = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *users = NULL;
+
+  fresh = lk_config_load (daemon->config->path, &error);
+  if (fresh == NULL)
+    {
+      lk_warning ("login", "who may log in is kept as it was: %s", error->message);
+      return;
+    }
+  if (daemon->logins == NULL)
+    {
+      if (fresh->login_enabled)
+        lk_notice ("login", "%s now has [Login]: console login starts when latchkeyd is restarted",
+                   daemon->config->path);
+      return;
+    }
+  /* Without [Login] the fresh lists are empty: no one may log in until the restart turns login off. */
+  g_hash_table_unref (daemon->config->login_allow);
+  daemon->config->login_allow = g_steal_pointer (&fresh->login_allow);
+  g_strfreev (daemon->config->login_owner_users);
+  daemon->config->login_owner_users = g_steal_pointer (&fresh->login_owner_users);
+  users = login_users (daemon->config);
+  lk_info ("login", "reread who may log in: local users %s", users);
+}
+
+void
+lk_daemon_reload (LkDaemon *daemon)
 {
   g_autoptr (GError) error = NULL;
 
   if (!lk_tokens_reload (daemon->tokens, NULL, NULL, &error))
-    {
-      lk_warning ("tokens", "the app policies are kept as they were: %s", error->message);
-      return FALSE;
-    }
-  return TRUE;
+    lk_warning ("tokens", "the app policies are kept as they were: %s", error->message);
+  reload_login_users (daemon);
 }
 
 static gboolean

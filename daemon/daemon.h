@@ -58,8 +58,11 @@ guint64 lk_daemon_get_tpm_commands (LkDaemon *daemon);
 LkPairing *lk_daemon_get_pairing (LkDaemon *daemon);
 /* The owner's grant, NULL when the device is not paired. */
 const LkGrant *lk_daemon_get_grant (LkDaemon *daemon);
-/* Reads apps.d again (SIGHUP); on failure the policies in force stay, and the log says why. */
-gboolean lk_daemon_reload_policy (LkDaemon *daemon);
+/*
+ * SIGHUP: reads apps.d and [Login]'s lists of who may log in again. What
+ * cannot be read is logged, and what was in force stays.
+ */
+void lk_daemon_reload (LkDaemon *daemon);
 /* The apps' tokens; valid after lk_daemon_start(). */
 LkTokens *lk_daemon_get_tokens (LkDaemon *daemon);
 /* Console logins, NULL without [Login]; valid after lk_daemon_start(). */

@@ -35,8 +35,8 @@ on_quit_signal (gpointer user_data)
 static gboolean
 on_reload_signal (gpointer user_data)
 {
-  lk_info ("daemon", "reloading the app policies on SIGHUP");
-  lk_daemon_reload_policy (user_data);
+  lk_info ("daemon", "rereading the app policies and who may log in on SIGHUP");
+  lk_daemon_reload (user_data);
   return G_SOURCE_CONTINUE;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "testlib.h"
@@ -298,6 +299,47 @@ test_daemon_stops (void)
                                "authenticate: PAM_AUTHINFO_UNAVAIL\n");
 }
 
+/*
+ * A household changes who may log in, and the daemon is reloaded (SIGHUP,
+ * as systemctl reload sends): the new lists hold from then on, without a
+ * restart; a file with a mistake changes nothing.
+ */
+static void
+test_reload (void)
+{
+  g_autoptr (LkTestPeer) provider = lk_test_peer_start ("oidc", "oidc", LK_TEST_CLIENTS, NULL);
+  g_autofree char *pairing = lk_test_provider_config (provider);
+  g_autofree char *config = g_strconcat (pairing, LOGIN_CONFIG, NULL);
+  g_autoptr (LkTestDaemon) daemon = lk_test_daemon_start (config, NULL);
+  g_autofree char *name = g_path_get_basename (daemon->config_path);
+  g_autofree char *changed = g_strconcat (pairing, "[Login]\nClaim=email\nScopes=email\nAllow.bob=bob@example.org\n"
+                                          "Allow.carol=carol@example.org\nOwnerUsers=technician\n", NULL);
+  g_autofree char *mistaken = g_strconcat (changed, "Alow.dave=dave@example.org\n", NULL);
+  g_autofree char *kept = NULL;
+
+  lk_test_pair (provider, "owner");
+  ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "carol", "--tty", "tty1"),
+                "error: latchkey: no one may log in as carol with latchkey\nauthenticate: PAM_USER_UNKNOWN\n");
+
+  /* carol joins, alice leaves. */
+  g_free (lk_test_write_file_with_tpm (name, changed));
+  g_subprocess_send_signal (daemon->process, SIGHUP);
+  lk_test_wait_log (daemon, "info: login: reread who may log in: local users bob carol technician\n");
+  ASSERT_LOGIN (provider, "carol", FALSE, ARGS ("login", "carol", "--tty", "tty1"), "authenticate: PAM_SUCCESS\n");
+  ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
+                "error: latchkey: no one may log in as alice with latchkey\nauthenticate: PAM_USER_UNKNOWN\n");
+
+  /* A mistyped key: the whole file is refused, and the lists stay. */
+  g_free (lk_test_write_file_with_tpm (name, mistaken));
+  g_subprocess_send_signal (daemon->process, SIGHUP);
+  kept = g_strdup_printf ("warning: login: who may log in is kept as it was: %s: [Login] Alow.dave: unknown key\n",
+                          daemon->config_path);
+  lk_test_wait_log (daemon, kept);
+  ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
+                "error: latchkey: no one may log in as alice with latchkey\nauthenticate: PAM_USER_UNKNOWN\n");
+  ASSERT_LOGIN (provider, "carol", FALSE, ARGS ("login", "carol", "--tty", "tty1"), "authenticate: PAM_SUCCESS\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -306,5 +348,6 @@ main (int argc, char **argv)
   g_test_add_func ("/login/key-rotation", test_key_rotation);
   g_test_add_func ("/login/expired", test_expired);
   g_test_add_func ("/login/daemon-stops", test_daemon_stops);
+  g_test_add_func ("/login/reload", test_reload);
   return g_test_run ();
 }
