@@ -302,7 +302,8 @@ test_daemon_stops (void)
 /*
  * A household changes who may log in, and the daemon is reloaded (SIGHUP,
  * as systemctl reload sends): the new lists hold from then on, without a
- * restart; a file with a mistake changes nothing.
+ * restart; a file with a mistake changes nothing; without [Login], no one
+ * may log in.
  */
 static void
 test_reload (void)
@@ -338,6 +339,13 @@ test_reload (void)
   ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "alice", "--tty", "tty1"),
                 "error: latchkey: no one may log in as alice with latchkey\nauthenticate: PAM_USER_UNKNOWN\n");
   ASSERT_LOGIN (provider, "carol", FALSE, ARGS ("login", "carol", "--tty", "tty1"), "authenticate: PAM_SUCCESS\n");
+
+  /* [Login] taken out: no one may log in from then on, though the Login interface stays until a restart. */
+  g_free (lk_test_write_file_with_tpm (name, pairing));
+  g_subprocess_send_signal (daemon->process, SIGHUP);
+  lk_test_wait_log (daemon, "info: login: reread who may log in: local users none\n");
+  ASSERT_LOGIN (provider, NULL, FALSE, ARGS ("login", "carol", "--tty", "tty1"),
+                "error: latchkey: no one may log in as carol with latchkey\nauthenticate: PAM_USER_UNKNOWN\n");
 }
 
 int
