@@ -2,7 +2,8 @@
 /*
  * The ID token check with real signatures: keys made and tokens signed
  * here by GnuTLS (ES256 and RS256), a JWK Set built from the public keys;
- * every forged, misdirected or stale token is refused with its reason.
+ * every forged, misdirected or stale token is refused with its reason, and
+ * so is every JWK Set that does not hold keys as RFC 7517/7518 write them.
  */
 #include "config.h"
 
@@ -314,7 +315,7 @@ test_jwks_refused (Fixture *f, gconstpointer data)
   g_assert_cmpuint (lk_jwks_count (f->jwks), ==, 2);
   ASSERT_CHECK (f, sign (f->ec, "ES256", "ec-1", c), "ok");
 
-  /* Keys of other kinds or for encryption are not for ID tokens: passed over. */
+  /* Keys of other kinds or for encryption are not for ID tokens: passed over, unread (this one's x is short). */
   ASSERT_LOAD (f, g_strdup_printf ("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"},"
                                    "{\"kty\":\"EC\",\"use\":\"enc\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
                                    b32, b31, b32),
